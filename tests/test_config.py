@@ -1,0 +1,60 @@
+"""config.toml: the shipped file loads, and every bad value names its key."""
+from pathlib import Path
+
+import pytest
+
+from tracker.config import config_from_dict, load_config
+from tracker.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_config_loads_with_demo_defaults():
+    cfg = load_config(ROOT / "config.toml")
+    p = cfg.partnership
+    assert p.inbox.kind == "maildir" and p.outgoing.kind == "maildir"
+    assert cfg.database_url.startswith("sqlite:///") and cfg.database_url.endswith("var/escalations.db")
+    assert p.policy.name == "wolverhampton"
+    assert "council.example.test" in p.partner_domains
+
+
+@pytest.mark.parametrize("data,key", [
+    ({"partnership": {"address": "not an address"}}, "partnership.address"),
+    ({"partnership": {"business_support": ["ok@example.test", "nope"]}}, "partnership.business_support"),
+    ({"partnership": {"id": "has space"}}, "partnership.id"),
+    ({"partnership": {"colour": "blue"}}, "partnership.colour"),
+    ({"inbox": {"kind": "pop3"}}, "inbox.kind"),
+    ({"inbox": {"kind": "imap"}}, "inbox.host"),
+    ({"inbox": {"kind": "imap", "host": "h", "port": 99999}}, "inbox.port"),
+    ({"inbox": {"kind": "imap", "host": "h", "security": "none"}}, "inbox.security"),
+    ({"outgoing": {"kind": "smtp", "host": "h", "security": "ssl"}}, "outgoing.security"),
+    ({"outgoing": {"kind": "smtp", "host": "h", "allow_insecure": "yes"}}, "outgoing.allow_insecure"),
+    ({"logging": {"level": "LOUD"}}, "logging.level"),
+    ({"inbox": "maildir"}, "inbox"),
+    ({"surprise": {}}, "surprise"),
+])
+def test_bad_values_name_the_key(tmp_path, data, key):
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(data, base=tmp_path)
+    assert err.value.key == key
+    assert key in str(err.value)
+
+
+def test_passwords_come_from_the_environment(tmp_path, monkeypatch):
+    cfg = config_from_dict({"inbox": {"kind": "imap", "host": "imap.example.test", "username": "u",
+                                      "password_env": "TEST_IMAP_SECRET"}}, base=tmp_path)
+    monkeypatch.delenv("TEST_IMAP_SECRET", raising=False)
+    assert cfg.partnership.inbox.password() is None
+    monkeypatch.setenv("TEST_IMAP_SECRET", "s3cret")
+    assert cfg.partnership.inbox.password() == "s3cret"
+    assert cfg.partnership.inbox.port == 993
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path):
+    cfg = config_from_dict({"inbox": {"path": "mail/in"}}, base=tmp_path)
+    assert cfg.partnership.inbox.path == tmp_path / "mail/in"
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="no config file"):
+        load_config(tmp_path / "absent.toml")

@@ -1,0 +1,256 @@
+"""config.toml, loaded once into frozen objects and validated at start-up.
+
+Every key is documented in the repository's config.toml. Relative paths are read
+relative to the config file's folder. Secrets never come from the file: the file
+names the environment variable (or a secrets file) that holds them.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from email_validator import EmailNotValidError, validate_email
+
+from tracker.errors import ConfigError
+
+SECURITY_CHOICES = ("tls", "starttls", "none")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """An IMAP or SMTP server. `kind` 'maildir' means a local folder instead of a server."""
+
+    kind: str
+    path: Path | None = None
+    host: str = ""
+    port: int = 0
+    security: str = "tls"
+    username: str = ""
+    password_env: str = ""
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    quarantine_folder: str = "Quarantine"
+    poll_seconds: float = 30.0
+    allow_insecure: bool = False
+
+    def password(self) -> str | None:
+        """The secret, read when needed from the environment or a secrets file."""
+        if self.password_env and os.environ.get(self.password_env):
+            return os.environ[self.password_env]
+        if self.password_file:
+            return self.password_file.read_text().strip()
+        return None
+
+
+@dataclass(frozen=True)
+class PartnershipConfig:
+    id: str
+    name: str
+    address: str
+    display_name: str
+    business_support: tuple[str, ...]
+    partner_domains: tuple[str, ...]
+    safeguarding_lead: str | None
+    policy: Any  # tracker.policy.Policy
+    calendar: Any  # tracker.calendar.WorkingCalendar
+    inbox: ServerConfig
+    outgoing: ServerConfig
+    templates_dir: Path
+
+    @property
+    def domain(self) -> str:
+        return self.address.rsplit("@", 1)[1]
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    database_url: str
+    partnership: PartnershipConfig
+    log_level: str = "INFO"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Read and validate `path`; raises ConfigError naming the key on any bad value."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("(file)", f"no config file at {path}; copy config.toml from the project") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("(file)", f"not valid TOML: {exc}") from None
+    return config_from_dict(data, base=path.resolve().parent, path=path)
+
+
+def config_from_dict(data: Mapping[str, Any], base: Path, path: Path | None = None) -> Config:
+    _only_known(data, "", {"partnership", "policy", "calendar", "database", "inbox", "outgoing", "templates", "logging"})
+    db = _table(data, "database")
+    url = os.environ.get(_str(db, "database.url_env", "ESCALATIONS_DATABASE_URL") or "", "") or _str(
+        db, "database.url", "sqlite:///var/escalations.db"
+    )
+    logging_ = _table(data, "logging")
+    level = _choice(logging_, "logging.level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+    return Config(
+        path=path or base / "config.toml",
+        database_url=_resolve_sqlite(url, base),
+        partnership=_partnership(data, base),
+        log_level=level,
+    )
+
+
+def _partnership(data: Mapping[str, Any], base: Path) -> PartnershipConfig:
+    from tracker.calendar import calendar_from_config
+    from tracker.policy import policy_from_config
+
+    p = _table(data, "partnership")
+    _only_known(p, "partnership.", {"id", "name", "address", "display_name", "business_support",
+                                    "partner_domains", "safeguarding_lead"})
+    pid = _str(p, "partnership.id", "example")
+    if not pid.replace("-", "").isalnum():
+        raise ConfigError("partnership.id", f"use letters, digits and hyphens only; got {pid!r}")
+    templates = _table(data, "templates")
+    return PartnershipConfig(
+        id=pid,
+        name=_str(p, "partnership.name", "Safeguarding Partnership"),
+        address=_email(p, "partnership.address", "escalations@partnership.example.test"),
+        display_name=_str(p, "partnership.display_name", "Safeguarding Partnership escalations"),
+        business_support=tuple(_emails(p, "partnership.business_support")),
+        partner_domains=tuple(d.lower() for d in _str_list(p, "partnership.partner_domains")),
+        safeguarding_lead=_email(p, "partnership.safeguarding_lead", None),
+        policy=policy_from_config(_table(data, "policy") or {"preset": "wolverhampton"}),
+        calendar=calendar_from_config(_table(data, "calendar")),
+        inbox=_server(_table(data, "inbox"), "inbox", base, default_port={"tls": 993, "starttls": 143, "none": 143}),
+        outgoing=_server(_table(data, "outgoing"), "outgoing", base,
+                         default_port={"tls": 465, "starttls": 587, "none": 25}),
+        templates_dir=_path(templates, "templates.dir", base, "templates"),
+    )
+
+
+_SERVER_KEYS = {"kind", "path", "host", "port", "security", "username", "password_env", "password_file",
+                "ca_file", "folder", "processed_folder", "quarantine_folder", "poll_seconds", "allow_insecure"}
+
+
+def _server(t: Mapping[str, Any], name: str, base: Path, default_port: Mapping[str, int]) -> ServerConfig:
+    _only_known(t, f"{name}.", _SERVER_KEYS)
+    kinds = ("maildir", "imap") if name == "inbox" else ("maildir", "smtp")
+    kind = _choice(t, f"{name}.kind", "maildir", kinds)
+    if kind == "maildir":
+        return ServerConfig(kind=kind, path=_path(t, f"{name}.path", base, f"var/{name}"))
+    security = _choice(t, f"{name}.security", "tls", SECURITY_CHOICES)
+    allow_insecure = _bool(t, f"{name}.allow_insecure", False)
+    if security == "none" and not allow_insecure:
+        raise ConfigError(f"{name}.security", '"none" sends everything unencrypted; use "tls" or "starttls", '
+                          f"or set {name}.allow_insecure = true if you really mean it")
+    host = _str(t, f"{name}.host", "")
+    if not host:
+        raise ConfigError(f"{name}.host", f"needed when {name}.kind is {kind!r}")
+    port = _int(t, f"{name}.port", default_port[security], 1, 65535)
+    ca = t.get("ca_file")
+    return ServerConfig(
+        kind=kind, host=host, port=port, security=security,
+        username=_str(t, f"{name}.username", ""),
+        password_env=_str(t, f"{name}.password_env", ""),
+        password_file=_path(t, f"{name}.password_file", base, None),
+        ca_file=_path(t, f"{name}.ca_file", base, None) if ca else None,
+        folder=_str(t, f"{name}.folder", "INBOX"),
+        processed_folder=_str(t, f"{name}.processed_folder", "Processed"),
+        quarantine_folder=_str(t, f"{name}.quarantine_folder", "Quarantine"),
+        poll_seconds=_float(t, f"{name}.poll_seconds", 30.0, 0.01, 3600),
+        allow_insecure=allow_insecure,
+    )
+
+
+# --- small typed readers: each names the key in its error ------------------------------
+
+def _table(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, f"must be a table ([{key}]), got {type(value).__name__}")
+    return value
+
+
+def _only_known(t: Mapping[str, Any], prefix: str, known: set[str]) -> None:
+    for k in t:
+        if k not in known:
+            raise ConfigError(f"{prefix}{k}", f"unknown key; known keys here are: {', '.join(sorted(known))}")
+
+
+def _str(t: Mapping[str, Any], key: str, default: str | None) -> str | None:
+    value = t.get(key.rsplit(".", 1)[-1], default)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(key, f"must be text in quotes, got {value!r}")
+    return value
+
+
+def _str_list(t: Mapping[str, Any], key: str) -> list[str]:
+    value = t.get(key.rsplit(".", 1)[-1], [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(key, f'must be a list of text values, e.g. ["a", "b"]; got {value!r}')
+    return value
+
+
+def _email(t: Mapping[str, Any], key: str, default: str | None) -> str | None:
+    value = _str(t, key, default)
+    return _check_email(key, value) if value else value
+
+
+def _emails(t: Mapping[str, Any], key: str) -> list[str]:
+    return [_check_email(key, v) for v in _str_list(t, key)]
+
+
+def _check_email(key: str, value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ConfigError(key, f"{value!r} is not an email address: {exc}") from None
+
+
+def _choice(t: Mapping[str, Any], key: str, default: str, choices: tuple[str, ...]) -> str:
+    value = _str(t, key, default)
+    if value not in choices:
+        raise ConfigError(key, f"must be one of {', '.join(repr(c) for c in choices)}; got {value!r}")
+    return value
+
+
+def _int(t: Mapping[str, Any], key: str, default: int, lo: int, hi: int) -> int:
+    value = t.get(key.rsplit(".", 1)[-1], default)
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise ConfigError(key, f"must be a whole number from {lo} to {hi}; got {value!r}")
+    return value
+
+
+def _float(t: Mapping[str, Any], key: str, default: float, lo: float, hi: float) -> float:
+    value = t.get(key.rsplit(".", 1)[-1], default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+        raise ConfigError(key, f"must be a number from {lo} to {hi}; got {value!r}")
+    return float(value)
+
+
+def _bool(t: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = t.get(key.rsplit(".", 1)[-1], default)
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"must be true or false (no quotes); got {value!r}")
+    return value
+
+
+def _path(t: Mapping[str, Any], key: str, base: Path, default: str | None) -> Path | None:
+    value = _str(t, key, default)
+    if value is None:
+        return None
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else base / p
+
+
+def _resolve_sqlite(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+        return prefix + str(base / url[len(prefix):])
+    return url
