@@ -1,0 +1,64 @@
+"""The case record: an append-only, hash-chained log of everything that happened.
+
+Each entry's hash covers its own content and the previous entry's hash, so editing or
+deleting any entry afterwards breaks every hash after it (`escalations case REF --verify`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from tracker.models import Case, Event
+
+GENESIS = "0" * 64
+
+
+def _digest(prev_hash: str, case_ref: str, e: Event) -> str:
+    payload = json.dumps(
+        [case_ref, e.seq, e.at.isoformat(), e.kind, e.actor, e.stage, e.summary, e.statement,
+         e.inbound_id, e.outbox_id],
+        ensure_ascii=False, separators=(",", ":"),
+    )
+    return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
+
+
+def append(session: Session, case: Case, *, at: datetime, kind: str, actor: str, summary: str,
+           statement: str | None = None, inbound_id: int | None = None, outbox_id: int | None = None) -> Event:
+    """Add one entry to `case`'s log and return it (flushed, so it has an id)."""
+    last = session.exec(select(Event).where(Event.case_id == case.id).order_by(Event.seq.desc())).first()
+    prev = last.hash if last else GENESIS
+    event = Event(case_id=case.id, seq=(last.seq + 1) if last else 1, at=at, kind=kind, actor=actor,
+                  stage=case.stage, summary=summary, statement=statement, inbound_id=inbound_id,
+                  outbox_id=outbox_id, prev_hash=prev, hash="")
+    event.hash = _digest(prev, case.ref, event)
+    session.add(event)
+    session.flush()
+    return event
+
+
+def events(session: Session, case: Case) -> list[Event]:
+    return list(session.exec(select(Event).where(Event.case_id == case.id).order_by(Event.seq)))
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    entries: int
+    problem: str | None = None
+
+
+def verify(session: Session, case: Case) -> Verification:
+    """Recompute the chain; the first entry that does not match is named."""
+    prev = GENESIS
+    log = events(session, case)
+    for expected_seq, e in enumerate(log, start=1):
+        if e.seq != expected_seq:
+            return Verification(False, len(log), f"entry {expected_seq} is missing (found {e.seq})")
+        if e.prev_hash != prev or _digest(prev, case.ref, e) != e.hash:
+            return Verification(False, len(log), f"entry {e.seq} ({e.kind}, {e.at.isoformat()}) was altered")
+        prev = e.hash
+    return Verification(True, len(log))
