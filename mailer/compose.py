@@ -1,0 +1,91 @@
+"""Turn a template and its values into the bytes of one mail.
+
+Each kind of mail is two Jinja2 templates in the templates folder: `<kind>.txt` (first
+line `Subject: …`, a blank line, then the plain-text body) and `<kind>.html` (autoescaped).
+A partnership overrides wording by pointing config at its own folder; any template it
+lacks falls back to the shipped one.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import jinja2
+
+from parser import OWN_MARKER_HEADER
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def header_safe(value: str, limit: int = 200) -> str:
+    """One line with no control characters: text from mail can never add a header."""
+    return _CONTROL.sub(" ", value or "").strip()[:limit]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "text/calendar"
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Everything about a mail except its words."""
+
+    sender: str
+    sender_name: str
+    to: str
+    message_id: str  # without <>
+    date: datetime  # aware, shown in the partnership's zone
+    marker: str  # value of the marker header: the partnership id
+    in_reply_to: str | None = None
+    references: Sequence[str] = ()
+    auto: str = "auto-generated"  # or "auto-replied" for answers to a person's mail
+    attachments: Sequence[Attachment] = field(default_factory=tuple)
+
+
+class Composer:
+    def __init__(self, template_dirs: Sequence[Path]):
+        loader = jinja2.FileSystemLoader([str(d) for d in template_dirs])
+        self._text = jinja2.Environment(loader=loader, autoescape=False, undefined=jinja2.StrictUndefined,
+                                        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        self._html = jinja2.Environment(loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
+                                        trim_blocks=True, lstrip_blocks=True)
+
+    def render(self, kind: str, values: Mapping[str, Any]) -> tuple[str, str, str]:
+        """(subject, text, html) for `kind`."""
+        text = self._text.get_template(f"{kind}.txt").render(values)
+        first, _, body = text.partition("\n")
+        if not first.startswith("Subject:"):
+            raise ValueError(f"template {kind}.txt must start with a 'Subject:' line")
+        html = self._html.get_template(f"{kind}.html").render(values)
+        return header_safe(first[len("Subject:"):], 250), body.lstrip("\n"), html
+
+    def compose(self, kind: str, values: Mapping[str, Any], env: Envelope) -> bytes:
+        subject, text, html = self.render(kind, values)
+        msg = EmailMessage()
+        msg["From"] = formataddr((header_safe(env.sender_name), env.sender))
+        msg["To"] = env.to
+        msg["Reply-To"] = env.sender
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(env.date)
+        msg["Message-ID"] = f"<{env.message_id}>"
+        if env.in_reply_to:
+            msg["In-Reply-To"] = f"<{env.in_reply_to}>"
+        if env.references:
+            msg["References"] = " ".join(f"<{r}>" for r in env.references)
+        msg["Auto-Submitted"] = env.auto
+        msg["X-Auto-Response-Suppress"] = "All"
+        msg[OWN_MARKER_HEADER] = header_safe(env.marker)
+        msg.set_content(text)
+        msg.add_alternative(html, subtype="html")
+        for a in env.attachments:
+            maintype, subtype = a.content_type.split("/", 1)
+            msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=header_safe(a.filename))
+        return msg.as_bytes()

@@ -1,0 +1,134 @@
+"""Where incoming mail waits: an IMAP mailbox (over TLS) or a local Maildir.
+
+Both answer the same three calls, so the service never knows which it has:
+`pending()` yields what is waiting, `move(key, folder)` files one away (never deletes),
+`close()`. A message's `key` is stable for the mailbox's lifetime: "<uidvalidity>:<uid>"
+for IMAP, the file name for a Maildir.
+"""
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from imapclient import IMAPClient
+
+FETCH_BATCH = 200
+
+
+@dataclass(frozen=True)
+class Incoming:
+    key: str
+    raw: bytes
+
+
+class Inbox(Protocol):
+    name: str
+
+    def pending(self) -> Iterator[Incoming]: ...
+    def move(self, key: str, folder: str) -> None: ...
+    def close(self) -> None: ...
+
+
+class MaildirInbox:
+    """A Maildir++ folder; `Processed` and `Quarantine` are its subfolders (`.Processed`)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.name = f"maildir:{self.path}"
+        _make_maildir(self.path)
+
+    def pending(self) -> Iterator[Incoming]:
+        for sub in ("new", "cur"):
+            for f in sorted((self.path / sub).iterdir()):
+                if f.name.startswith("."):
+                    continue
+                try:
+                    yield Incoming(f"{sub}/{f.name}", f.read_bytes())
+                except FileNotFoundError:  # moved away by someone else meanwhile
+                    continue
+
+    def move(self, key: str, folder: str) -> None:
+        target = self.path / f".{folder}"
+        _make_maildir(target)
+        (self.path / key).rename(target / key)
+
+    def close(self) -> None:
+        pass
+
+
+def _make_maildir(path: Path) -> None:
+    for sub in ("tmp", "new", "cur"):
+        (path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+class ImapInbox:
+    """One IMAP folder over TLS (IMAPS or STARTTLS), certificate checked."""
+
+    def __init__(self, host: str, port: int, username: str, password: str, *, security: str = "tls",
+                 ssl_context: ssl.SSLContext | None = None, folder: str = "INBOX", timeout: float = 30):
+        self.folder = folder
+        self.name = f"imap:{username}@{host}:{port}/{folder}"
+        context = ssl_context or ssl.create_default_context()
+        if security == "tls":
+            self.client = IMAPClient(host, port=port, ssl=True, ssl_context=context, timeout=timeout)
+        else:
+            self.client = IMAPClient(host, port=port, ssl=False, timeout=timeout)
+            if security == "starttls":
+                self.client.starttls(context)
+        self.client.login(username, password)
+        self._known_folders: set[str] = set()
+        self.uidvalidity = self._select()
+
+    def _select(self) -> int:
+        info = self.client.select_folder(self.folder)
+        return int(info[b"UIDVALIDITY"])
+
+    def pending(self) -> Iterator[Incoming]:
+        self.uidvalidity = self._select()
+        uids = sorted(self.client.search(["NOT", "DELETED"]))
+        for start in range(0, len(uids), FETCH_BATCH):
+            batch = uids[start:start + FETCH_BATCH]
+            fetched = self.client.fetch(batch, ["BODY.PEEK[]"])
+            for uid in batch:
+                data = fetched.get(uid)
+                if data and b"BODY[]" in data:
+                    yield Incoming(f"{self.uidvalidity}:{uid}", bytes(data[b"BODY[]"]))
+
+    def move(self, key: str, folder: str) -> None:
+        validity, uid = key.split(":", 1)
+        if int(validity) != self.uidvalidity:
+            return  # the mailbox was rebuilt; the message will be seen again and recognised by digest
+        self._ensure(folder)
+        if self.client.has_capability("MOVE"):
+            self.client.move([int(uid)], folder)
+        else:
+            self.client.copy([int(uid)], folder)
+            self.client.delete_messages([int(uid)])
+            self.client.uid_expunge([int(uid)]) if self.client.has_capability("UIDPLUS") else self.client.expunge()
+
+    def _ensure(self, folder: str) -> None:
+        if folder in self._known_folders:
+            return
+        if not self.client.folder_exists(folder):
+            self.client.create_folder(folder)
+            self.client.subscribe_folder(folder)
+        self._known_folders.add(folder)
+
+    def idle_wait(self, seconds: float) -> bool:
+        """Wait up to `seconds` for the server to announce new mail. True if something arrived."""
+        if not self.client.has_capability("IDLE"):
+            return False
+        self.client.idle()
+        try:
+            responses = self.client.idle_check(timeout=seconds)
+        finally:
+            self.client.idle_done()
+        return any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1)
+
+    def close(self) -> None:
+        try:
+            self.client.logout()
+        except Exception:  # noqa: BLE001 - closing a dead connection is not an error worth raising
+            pass

@@ -1,0 +1,104 @@
+"""Where outgoing mail goes: an SMTP server (aiosmtplib, TLS) or a local Maildir.
+
+`send()` either returns (the mail is accepted), or raises `TemporaryFailure` (try again
+later: 4xx, connection trouble) or `PermanentFailure` (5xx: the recipient is refused).
+"""
+from __future__ import annotations
+
+import os
+import ssl
+import time
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+
+class TemporaryFailure(Exception):
+    """Try again later."""
+
+
+class PermanentFailure(Exception):
+    """The server refused this mail for good."""
+
+
+class Transport(Protocol):
+    async def send(self, raw: bytes, sender: str, recipients: list[str], name: str = "") -> None: ...
+    async def close(self) -> None: ...
+
+
+class MaildirTransport:
+    """Writes each mail as an .eml file into a Maildir's new/ folder (the embedded default)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        for sub in ("tmp", "new", "cur"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._n = 0
+
+    async def send(self, raw: bytes, sender: str, recipients: list[str], name: str = "") -> None:
+        self._n += 1
+        stem = f"{time.time_ns()}.{os.getpid()}.{self._n}" + (f"-{name}" if name else "")
+        tmp = self.path / "tmp" / f"{stem}.eml"
+        tmp.write_bytes(raw)
+        os.chmod(tmp, 0o600)
+        tmp.rename(self.path / "new" / f"{stem}.eml")
+
+    async def close(self) -> None:
+        pass
+
+
+class SmtpTransport:
+    """One reused SMTP connection; reconnects when the server has dropped it."""
+
+    def __init__(self, host: str, port: int, *, security: str = "starttls", username: str = "",
+                 password: str | None = None, ssl_context: ssl.SSLContext | None = None, timeout: float = 30):
+        if username and security == "none":
+            raise ValueError("refusing to send a password over an unencrypted SMTP connection")
+        self.host, self.port, self.security = host, port, security
+        self.username, self.password = username, password
+        self.context = ssl_context or ssl.create_default_context()
+        self.timeout = timeout
+        self._smtp: aiosmtplib.SMTP | None = None
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        if self._smtp is not None and self._smtp.is_connected:
+            return self._smtp
+        smtp = aiosmtplib.SMTP(
+            hostname=self.host, port=self.port, timeout=self.timeout, tls_context=self.context,
+            use_tls=self.security == "tls", start_tls=self.security == "starttls",
+        )
+        await smtp.connect()
+        if self.username:
+            await smtp.login(self.username, self.password or "")
+        self._smtp = smtp
+        return smtp
+
+    async def send(self, raw: bytes, sender: str, recipients: list[str], name: str = "") -> None:
+        try:
+            smtp = await self._connection()
+            errors, _ = await smtp.sendmail(sender, recipients, raw)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise _classify(exc.recipients[0].code, str(exc)) from exc
+        except aiosmtplib.SMTPResponseException as exc:
+            raise _classify(exc.code, exc.message) from exc
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            await self.close()
+            raise TemporaryFailure(str(exc)) from exc
+        if errors:
+            code, message = next(iter(errors.values()))
+            raise _classify(code, message)
+
+    async def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                await self._smtp.quit()
+            except Exception:  # noqa: BLE001 - the connection may already be gone
+                self._smtp.close()
+            self._smtp = None
+
+
+def _classify(code: int, message: str) -> Exception:
+    if 500 <= code < 600:
+        return PermanentFailure(f"{code} {message}")
+    return TemporaryFailure(f"{code} {message}")
