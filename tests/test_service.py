@@ -1,0 +1,177 @@
+"""The service on the embedded default: one message, one transaction, one move."""
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from tests.conftest import OTHER, WORKER, MANAGER, intake, mail
+from tracker import record
+from tracker.models import Case, Event, InboundMessage, OutboxMail, Party
+
+
+def rows(h, model):
+    with Session(h.app.engine) as s:
+        return list(s.exec(select(model).order_by(model.id)))
+
+
+def sent(h) -> list[email.message.EmailMessage]:
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            for p in sorted((h.base / "sent" / "new").glob("*.eml"))]
+
+
+def open_case(h) -> Case:
+    h.deliver(intake())
+    assert h.run() == (1, 2)
+    return rows(h, Case)[0]
+
+
+def notice_id(h) -> str:
+    return next(o.message_id for o in rows(h, OutboxMail) if o.kind == "notice")
+
+
+def reply(h, sender: str, text: str) -> None:
+    h.clock.now += timedelta(minutes=10)
+    h.deliver(mail(sender, "RE: your case", text + "\n\n> quoted history\n", in_reply_to=notice_id(h)))
+
+
+def test_intake_opens_a_case_with_confirmation_and_notice(harness):
+    case = open_case(harness)
+    assert case.ref == "ESC-2026-0001" and case.stage == "1" and case.status == "open"
+    # Wolverhampton stage 1: 5 working days from Monday 23 Nov 2026 -> Monday 30 Nov, 17:00 London.
+    assert case.stage_due_at.isoformat() == "2026-11-30T17:00:00+00:00"
+    mails = {m["To"]: m for m in sent(harness)}
+    assert set(mails) == {WORKER, OTHER}
+    assert "[ESC-2026-0001]" in mails[WORKER]["Subject"] and "[ESC-2026-0001]" in mails[OTHER]["Subject"]
+    assert "ACKNOWLEDGED" in mails[OTHER].get_body(("plain",)).get_content()
+    assert {p.role for p in rows(harness, Party)} == {"raiser", "raiser_manager", "other_party", "other_manager"}
+    assert len(harness.folder("Processed")) == 1 and harness.folder("INBOX") == []
+
+
+def test_a_second_run_does_nothing_twice(harness):
+    open_case(harness)
+    assert harness.run() == (0, 0)
+    assert len(rows(harness, OutboxMail)) == 2 and len(rows(harness, Case)) == 1
+
+
+def test_a_message_recorded_but_not_moved_is_only_moved_on_restart(harness):
+    """A crash between the commit and the move: the next run must not handle it again."""
+    harness.deliver(intake())
+    raw_path = harness.folder("INBOX")[0]
+    copy = raw_path.read_bytes()
+    harness.run()
+    harness.deliver(copy)  # the same bytes again, as if the move had never happened
+    assert harness.run() == (1, 0)
+    assert len(rows(harness, Case)) == 1 and len(rows(harness, InboundMessage)) == 1
+    assert len(harness.folder("Processed")) == 2
+
+
+def test_acknowledged_by_the_other_party(harness):
+    open_case(harness)
+    reply(harness, f"Drew Sample <{OTHER}>", "Acknowledged: reviewing today")
+    assert harness.run() == (1, 1)
+    case = rows(harness, Case)[0]
+    assert case.acknowledged_at is not None
+    assert sent(harness)[-1]["To"] == WORKER
+
+
+def test_resolved_tells_every_party_and_business_support(harness):
+    open_case(harness)
+    reply(harness, OTHER, "RESOLVED - assessment starts Monday.")
+    harness.run()
+    case = rows(harness, Case)[0]
+    assert case.status == "resolved" and case.outcome == "assessment starts Monday."
+    last = {(o.kind, o.recipient) for o in rows(harness, OutboxMail)[2:]}
+    assert ("resolution_record", "business@partnership.example.test") in last
+    assert {r for k, r in last if k == "resolved"} == {WORKER, OTHER, MANAGER, "riley.sample@health.example.test"}
+
+
+def test_escalate_moves_to_stage_two_and_brings_in_the_managers(harness):
+    open_case(harness)
+    reply(harness, OTHER, "Not agreed. We hold to the decision.")
+    harness.run()
+    case = rows(harness, Case)[0]
+    assert case.stage == "2"
+    new = [(o.kind, o.recipient) for o in rows(harness, OutboxMail)[2:]]
+    assert ("escalated", MANAGER) in new and ("escalation_feedback", WORKER) in new
+
+
+def test_a_stranger_replying_with_a_valid_reference_changes_nothing_and_learns_nothing(harness):
+    open_case(harness)
+    before = len(rows(harness, Event))
+    reply(harness, "nosy@council.example.test", "RESOLVED")
+    harness.run()
+    assert rows(harness, Case)[0].status == "open"
+    assert len(rows(harness, Event)) == before
+    answer = sent(harness)[-1]
+    assert answer["To"] == "nosy@council.example.test"
+    text = answer.get_body(("plain",)).get_content()
+    assert "ESC-2026-0001" not in text and "CH-1001" not in text and "early help" not in text
+
+
+def test_only_the_raiser_may_withdraw(harness):
+    open_case(harness)
+    reply(harness, OTHER, "WITHDRAW")
+    harness.run()
+    assert rows(harness, Case)[0].status == "open"
+    assert sent(harness)[-1]["To"] == OTHER and "not changed" in sent(harness)[-1]["Subject"]
+    reply(harness, WORKER, "Withdraw, sorted locally.")
+    harness.run()
+    assert rows(harness, Case)[0].status == "withdrawn"
+
+
+def test_automatic_replies_and_strangers_are_quarantined_and_never_answered(harness):
+    open_case(harness)
+    harness.deliver(mail(OTHER, "Automatic reply: your case", "Out of office. RESOLVED.",
+                         in_reply_to=notice_id(harness), headers={"Auto-Submitted": "auto-replied"}))
+    harness.deliver(intake(sender="Eve <eve@elsewhere.example.test>"))
+    assert harness.run() == (2, 0)
+    assert len(harness.folder("Quarantine")) == 2
+    reasons = [m.reason for m in rows(harness, InboundMessage)[1:]]
+    assert reasons[0].startswith("auto_reply") and reasons[1].startswith("outside_partners")
+    assert rows(harness, Case)[0].status == "open" and len(rows(harness, Case)) == 1
+
+
+def test_an_intake_with_missing_values_gets_told_what_to_fix(harness):
+    harness.deliver(mail(WORKER, "Escalation", "Case reference: CH-1\nCategory: other\n"))
+    assert harness.run() == (1, 1)
+    assert rows(harness, Case) == []
+    answer = sent(harness)[0]
+    text = answer.get_body(("plain",)).get_content()
+    assert answer["To"] == WORKER and "Disagreement with:" in text and "Outcome sought" in text
+
+
+def test_the_record_detects_an_edit(harness):
+    open_case(harness)
+    reply(harness, OTHER, "ACKNOWLEDGED")
+    harness.run()
+    with Session(harness.app.engine) as s:
+        case = s.exec(select(Case)).one()
+        assert record.verify(s, case).ok
+        s.exec(sa.update(Event).where(Event.seq == 2).values(summary="something else"))
+        s.commit()
+        result = record.verify(s, case)
+    assert not result.ok and "entry 2" in result.problem
+
+
+def test_immediate_risk_runs_same_day_and_alerts_the_lead(harness):
+    harness.deliver(intake(risk="yes"))
+    harness.run()
+    case = rows(harness, Case)[0]
+    assert case.immediate_risk and case.stage_due_at.isoformat() == "2026-11-23T17:00:00+00:00"
+    kinds = {(o.kind, o.recipient) for o in rows(harness, OutboxMail)}
+    assert ("immediate_risk_alert", "dsl@partnership.example.test") in kinds
+    confirmation = next(m for m in sent(harness) if m["To"] == WORKER).get_body(("plain",)).get_content()
+    assert "999" in confirmation and "IMMEDIATE RISK" in confirmation
+
+
+def test_sent_mail_carries_threading_and_loop_protection_headers(harness):
+    open_case(harness)
+    for m in sent(harness):
+        assert "ESC-2026-0001" in m["Message-ID"]
+        assert m["Auto-Submitted"] in ("auto-generated", "auto-replied")
+        assert m["X-Escalations-Service"] == "test"
+        assert m["References"]

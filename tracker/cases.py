@@ -1,0 +1,198 @@
+"""Case changes: opening a case from an intake, and applying a reply. One transaction each,
+owned by the caller; every change writes its record entries and its outgoing mail rows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from parser import IntakeFields, ParsedMessage
+from tracker import machine, record
+from tracker.letters import audience, case_values, deadline_rows, letters
+from tracker.models import Case, Party, RefCounter
+from tracker.outbox import Letter, enqueue
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every case change needs: the partnership's settings, the composer, and now."""
+
+    partnership: object  # tracker.config.PartnershipConfig
+    composer: object  # mailer.compose.Composer
+    now: datetime
+
+
+def next_ref(session: Session, year: int) -> str:
+    counter = session.get(RefCounter, year, with_for_update=True)
+    if counter is None:
+        counter = RefCounter(year=year, last=0)
+    counter.last += 1
+    session.add(counter)
+    session.flush()
+    return f"ESC-{year}-{counter.last:04d}"
+
+
+def parties(session: Session, case: Case) -> list[Party]:
+    return list(session.exec(select(Party).where(Party.case_id == case.id).order_by(Party.id)))
+
+
+def send(session: Session, ctx: Context, case: Case | None, event_seq: int | str, batch: list[Letter],
+         thread: list[str]) -> list[int]:
+    ids = []
+    for letter in batch:
+        key = f"{case.ref if case else 'none'}/{event_seq}/{letter.to}/{letter.kind}"
+        row = enqueue(session, ctx.composer, partnership=ctx.partnership, letter=letter, idem_key=key,
+                      case_id=case.id if case else None, ref=case.ref if case else None, thread=thread,
+                      now=ctx.now)
+        if row is not None:
+            ids.append(row.id)
+            if case is not None:
+                record.append(session, case, at=ctx.now, kind="mail_out", actor="service",
+                              summary=f"{letter.kind} queued for {letter.to}", outbox_id=row.id)
+    return ids
+
+
+def open_case(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> Case:
+    p = ctx.partnership
+    f: IntakeFields = msg.fields
+    raised = msg_time(msg, ctx.now)
+    stage = p.policy.first()
+    days = 0 if f.immediate_risk else stage.working_days
+    year = p.calendar.local(raised).year
+    ref = next_ref(session, year)
+    case = Case(
+        ref=ref, partnership=p.id, policy=p.policy.name, stage=stage.key, about=f.about,
+        immediate_risk=bool(f.immediate_risk), category=f.category, client_reference=f.case_reference,
+        decision_disputed=f.decision_disputed, decision_date=f.decision_date, reasons=f.reasons,
+        outcome_sought=f.outcome_sought, discussions=f.discussions, raised_at=raised,
+        stage_started_at=raised, stage_due_at=p.calendar.due(raised, days),
+        thread_id=f"{ref}.thread@{p.domain}",
+    )
+    session.add(case)
+    session.flush()
+    _add_intake_parties(session, case, f, msg.sender)
+    record.append(session, case, at=ctx.now, kind="opened", actor=f.raised_by.email or msg.sender,
+                  summary=f"case opened at stage {stage.key} ({stage.name})", inbound_id=inbound_id)
+    people = parties(session, case)
+    values = case_values(p, case, people, extra={
+        "deadlines": deadline_rows(p, case),
+        "warnings": [w.message for w in msg.warnings],
+    })
+    kinds = ["confirmation", "notice"] + (["immediate_risk_alert"] if case.immediate_risk else [])
+    batch = letters(kinds, lambda k: audience(k, people, case, p, msg.sender), values)
+    batch = [_threaded(l, msg.message_id) for l in batch]
+    send(session, ctx, case, "opened", batch, [case.thread_id])
+    return case
+
+
+def _threaded(letter: Letter, intake_id: str | None) -> Letter:
+    if letter.kind == "confirmation" and intake_id:
+        return Letter(letter.kind, letter.to, letter.values, in_reply_to=intake_id, auto="auto-replied")
+    return letter
+
+
+def _add_intake_parties(session: Session, case: Case, f: IntakeFields, sender: str | None) -> None:
+    rows = [("raiser", "raiser", f.raised_by), ("raiser_manager", "raiser", f.raiser_manager),
+            ("other_party", "other", f.other_party), ("other_manager", "other", f.other_manager)]
+    for role, side, who in rows:
+        email = (who.email if who else None) or (sender if role == "raiser" else None)
+        if email:
+            session.add(Party(case_id=case.id, role=role, side=side, email=email.lower(),
+                              name=who.name if who else None, title=who.role if who else None,
+                              agency=who.agency if who else None, stage=None))
+    session.flush()
+
+
+def msg_time(msg: ParsedMessage, now: datetime) -> datetime:
+    """When the case was raised: when we received it. A sender's Date header can lie."""
+    return now
+
+
+def sender_on_case(people: list[Party], sender: str | None, case: Case, policy) -> machine.Sender:
+    mine = [p for p in people if sender and p.email == sender.lower()]
+    stage = policy.stage(case.stage)
+    intake_roles = {r for role in stage.parties for r in machine.INTAKE_ROLE_FOR.get(role, ())}
+    acts = any(p.role == "raiser" or p.role in intake_roles or p.stage == case.stage for p in mine)
+    return machine.Sender(is_party=bool(mine), is_raiser=any(p.role == "raiser" for p in mine), acts_at_stage=acts)
+
+
+def apply_reply(session: Session, ctx: Context, msg: ParsedMessage, case: Case, inbound_id: int) -> machine.Decision:
+    p = ctx.partnership
+    people = parties(session, case)
+    who = sender_on_case(people, msg.sender, case, p.policy)
+    nxt = p.policy.next_stage(case.stage)
+    state = machine.CaseState(case.status, case.stage, nxt.key if nxt else None,
+                              p.policy.stage(case.stage).may_request_conference, case.acknowledged_at is not None)
+    decision = machine.decide(state, msg.command, who)
+    if not who.is_party:
+        # Reveal nothing about a case to someone who is not on it; do not touch its record.
+        _answer_stranger(session, ctx, msg, inbound_id)
+        return decision
+    event = record.append(session, case, at=ctx.now, kind=decision.outcome if decision.allowed else "refused",
+                          actor=msg.sender, summary=_summary(msg, decision), statement=msg.statement,
+                          inbound_id=inbound_id)
+    if decision.allowed:
+        _change(session, ctx, case, decision, msg)
+        people = parties(session, case)
+    values = case_values(p, case, people, statement=msg.statement, actor=msg.sender,
+                         extra={"refusal": decision.outcome, "command": msg.command})
+    recipients = lambda k: audience(k, people, case, p, msg.sender)  # noqa: E731
+    kinds = list(decision.tell)
+    if "escalated" in kinds and not recipients("escalated"):
+        kinds.append("route_request")
+        record.append(session, case, at=ctx.now, kind="needs_routing", actor="service",
+                      summary=f"nobody known for stage {case.stage}: business support asked to route it")
+    batch = letters(kinds, recipients, values, in_reply_to=msg.message_id)
+    send(session, ctx, case, event.seq, batch, [case.thread_id])
+    return decision
+
+
+def _summary(msg: ParsedMessage, d: machine.Decision) -> str:
+    cmd = (msg.command or "no keyword").replace("_", " ")
+    return f"{cmd} from {msg.sender}" + ("" if d.allowed else f": not accepted ({d.outcome.replace('_', ' ')})")
+
+
+def _change(session: Session, ctx: Context, case: Case, d: machine.Decision, msg: ParsedMessage) -> None:
+    if d.outcome == "acknowledged":
+        case.acknowledged_at = ctx.now
+    if d.status:
+        case.status = d.status
+        case.closed_at = ctx.now
+        if d.status == "resolved":
+            case.outcome = msg.statement
+    if d.stage:
+        move_to_stage(session, ctx, case, d.stage)
+    session.add(case)
+    session.flush()
+
+
+def move_to_stage(session: Session, ctx: Context, case: Case, key: str) -> None:
+    p = ctx.partnership
+    stage = p.policy.stage(key)
+    case.stage = key
+    case.stage_started_at = ctx.now
+    case.stage_due_at = p.calendar.due(ctx.now, 0 if case.immediate_risk else stage.working_days)
+    case.acknowledged_at = None
+    _add_stage_parties(session, case, stage)
+
+
+def _add_stage_parties(session: Session, case: Case, stage) -> None:
+    """Bring in the people who act at `stage`: managers named in the intake first."""
+    people = parties(session, case)
+    roles = {r for role in stage.parties for r in machine.INTAKE_ROLE_FOR.get(role, ())}
+    present = {(x.role, x.email) for x in people if x.stage == stage.key}
+    for who in people:
+        if who.stage is None and who.role in roles and (who.role, who.email) not in present:
+            present.add((who.role, who.email))
+            session.add(Party(case_id=case.id, role=who.role, side=who.side, email=who.email,
+                              name=who.name, title=who.title, agency=who.agency, stage=stage.key))
+    session.flush()
+
+
+def _answer_stranger(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> None:
+    if not msg.sender:
+        return
+    values = {"partnership": ctx.partnership.name, "address": ctx.partnership.address, "ref": None}
+    batch = [Letter("not_a_party", msg.sender, values, in_reply_to=msg.message_id, auto="auto-replied")]
+    send(session, ctx, None, f"in{inbound_id}", batch, [])

@@ -1,0 +1,115 @@
+"""The durable outbox: mail rows written with the change that caused them, sent once.
+
+Enqueue happens inside the caller's transaction. `drain()` sends what is due over one
+transport connection. The Message-ID is fixed at enqueue, so if the process dies after
+the server's 250 but before the row is marked sent, the one resend carries the same
+Message-ID and mail clients show it once.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from mailer.compose import Composer, Envelope
+from mailer.transport import PermanentFailure, TemporaryFailure, Transport
+from tracker.db import transaction
+from tracker.models import OutboxMail
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Letter:
+    """One mail the service has decided to send: its kind, recipient and template values."""
+
+    kind: str
+    to: str
+    values: dict
+    in_reply_to: str | None = None
+    auto: str = "auto-generated"
+    attachments: tuple = ()
+
+
+def message_id(idem_key: str, kind: str, ref: str | None, domain: str) -> str:
+    """Deterministic per idempotency key; carries the case reference so replies match."""
+    token = hashlib.sha256(idem_key.encode()).hexdigest()[:16]
+    return f"{ref or 'ESC-NONE'}.{kind}.{token}@{domain}"
+
+
+def enqueue(session: Session, composer: Composer, *, partnership, letter: Letter, idem_key: str,
+            case_id: int | None, ref: str | None, thread: list[str], now: datetime) -> OutboxMail | None:
+    """Write the rendered mail as a pending row. Returns None if that key was already queued."""
+    if session.exec(select(OutboxMail.id).where(OutboxMail.idem_key == idem_key)).first() is not None:
+        return None
+    mid = message_id(idem_key, letter.kind, ref, partnership.domain)
+    envelope = Envelope(
+        sender=partnership.address, sender_name=partnership.display_name, to=letter.to, message_id=mid,
+        date=partnership.calendar.local(now), marker=partnership.id,
+        in_reply_to=letter.in_reply_to or (thread[-1] if thread else None),
+        references=tuple(dict.fromkeys(thread + ([letter.in_reply_to] if letter.in_reply_to else []))),
+        auto=letter.auto, attachments=letter.attachments,
+    )
+    raw = composer.compose(letter.kind, letter.values, envelope)
+    row = OutboxMail(idem_key=idem_key, partnership=partnership.id, case_id=case_id, kind=letter.kind,
+                     recipient=letter.to, message_id=mid, raw=raw, created_at=now, next_attempt_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def pending_count(engine: sa.Engine) -> int:
+    with Session(engine) as s:
+        return s.exec(select(sa.func.count()).select_from(OutboxMail).where(OutboxMail.status == "pending")).one()
+
+
+async def drain(engine: sa.Engine, transport: Transport, sender: str, now: datetime,
+                on_failure=None, limit: int = 1000) -> int:
+    """Send every pending mail that is due; returns how many were accepted."""
+    with Session(engine) as s:
+        due = list(s.exec(
+            select(OutboxMail.id, OutboxMail.recipient, OutboxMail.raw, OutboxMail.kind)
+            .where(OutboxMail.status == "pending", OutboxMail.next_attempt_at <= now)
+            .order_by(OutboxMail.id).limit(limit)
+        ))
+    sent = 0
+    for row_id, recipient, raw, kind in due:
+        try:
+            await transport.send(raw, sender, [recipient], name=kind)
+        except TemporaryFailure as exc:
+            _retry_later(engine, row_id, str(exc), now)
+            log.warning("outbox %s: temporary failure, will retry", row_id)
+            break  # the server is unhappy: stop this round, keep order
+        except PermanentFailure as exc:
+            _mark(engine, row_id, "failed", str(exc), now)
+            log.error("outbox %s: refused permanently", row_id)
+            if on_failure:
+                on_failure(row_id, str(exc))
+            continue
+        _mark(engine, row_id, "sent", None, now)
+        sent += 1
+    return sent
+
+
+def _mark(engine: sa.Engine, row_id: int, status: str, error: str | None, now: datetime) -> None:
+    with transaction(engine) as s:
+        row = s.get(OutboxMail, row_id)
+        row.status, row.last_error, row.attempts = status, error, row.attempts + 1
+        if status == "sent":
+            row.sent_at = now
+
+
+def _retry_later(engine: sa.Engine, row_id: int, error: str, now: datetime) -> None:
+    with transaction(engine) as s:
+        row = s.get(OutboxMail, row_id)
+        row.attempts += 1
+        row.last_error = error
+        delay = min(timedelta(seconds=5 * 2 ** min(row.attempts, 12)), MAX_BACKOFF)
+        row.next_attempt_at = now + delay * random.uniform(0.8, 1.2)

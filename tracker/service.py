@@ -1,0 +1,153 @@
+"""One path for every message: inbox → parse → classify → one transaction → move.
+
+The message is moved to Processed or Quarantine only after the transaction that recorded
+it has committed. If the process dies before the move, the next run finds the message
+again, sees it was already recorded (by mailbox key or content digest) and only moves it.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlmodel import Session, or_, select
+
+from mailer.inbox import Inbox, Incoming
+from parser import ParsedMessage, parse_message
+from tracker import cases
+from tracker.cases import Context
+from tracker.db import transaction
+from tracker.models import Case, InboundMessage
+from tracker.outbox import Letter
+
+log = logging.getLogger(__name__)
+
+PROCESSED, QUARANTINE = "processed", "quarantine"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    disposition: str  # processed | quarantine
+    reason: str
+    case_id: int | None = None
+    keep_raw: bool = False
+
+
+# --- rules: each answers "does this apply?"; the first that does decides (STYLE.md §1) ----
+
+def _outside_partners(ctx: Context, msg: ParsedMessage) -> bool:
+    domains = ctx.partnership.partner_domains
+    if not domains:
+        return False
+    domain = (msg.sender or "").rpartition("@")[2]
+    return not domain or not any(domain == d or domain.endswith("." + d) for d in domains)
+
+
+RULES: tuple[tuple[str, Callable[[Context, ParsedMessage], bool], str], ...] = (
+    ("own_mail", lambda c, m: m.own, "our own mail came back: never answered, to avoid loops"),
+    ("bounce", lambda c, m: m.kind == "bounce", "a delivery failure report: never changes a case"),
+    ("auto_reply", lambda c, m: m.kind == "auto_reply", "an automatic reply: never changes a case"),
+    ("no_sender", lambda c, m: not m.sender, "no readable sender address"),
+    ("outside_partners", _outside_partners,
+     "sender is outside the partner agencies' domains: not opened, not answered"),
+    ("invalid", lambda c, m: m.kind == "invalid", "neither an escalation nor a reply naming a case"),
+)
+
+
+def handle(session: Session, ctx: Context, msg: ParsedMessage, inbound: InboundMessage) -> Outcome:
+    for name, applies, reason in RULES:
+        if applies(ctx, msg):
+            return Outcome(QUARANTINE, f"{name}: {reason}")
+    if msg.kind == "reply":
+        return _reply(session, ctx, msg, inbound)
+    if msg.errors:
+        _answer(session, ctx, msg, inbound, "invalid_intake", {"errors": [e.message for e in msg.errors]})
+        return Outcome(PROCESSED, "intake with errors: sender told what to fix")
+    case = cases.open_case(session, ctx, msg, inbound.id)
+    return Outcome(PROCESSED, f"opened {case.ref}", case.id, keep_raw=True)
+
+
+def _reply(session: Session, ctx: Context, msg: ParsedMessage, inbound: InboundMessage) -> Outcome:
+    case = session.exec(select(Case).where(Case.ref == msg.case_ref, Case.partnership == ctx.partnership.id)).first()
+    if case is None:
+        _answer(session, ctx, msg, inbound, "not_a_party", {})
+        return Outcome(PROCESSED, "reply naming an unknown case: sender told, nothing revealed")
+    decision = cases.apply_reply(session, ctx, msg, case, inbound.id)
+    if not decision.allowed and decision.outcome == "not_party":
+        return Outcome(PROCESSED, "reply from someone not on the case: politely refused, nothing revealed")
+    verdict = "applied" if decision.allowed else "refused"
+    return Outcome(PROCESSED, f"{decision.outcome} ({verdict}) on {case.ref}", case.id, keep_raw=True)
+
+
+def _answer(session: Session, ctx: Context, msg: ParsedMessage, inbound: InboundMessage, kind: str,
+            extra: dict) -> None:
+    values = {"partnership": ctx.partnership.name, "address": ctx.partnership.address, "ref": msg.case_ref,
+              "subject": msg.subject, **extra}
+    letter = Letter(kind, msg.sender, values, in_reply_to=msg.message_id, auto="auto-replied")
+    cases.send(session, ctx, None, f"in{inbound.id}", [letter], [])
+
+
+# --- the loop body ------------------------------------------------------------------------
+
+def digest(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def process(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str, item: Incoming) -> str:
+    """Record and act on one message; returns 'processed' or 'quarantine' (where to move it)."""
+    sha = digest(item.raw)
+    with Session(engine) as s:
+        seen = s.exec(select(InboundMessage.disposition).where(
+            InboundMessage.mailbox == mailbox,
+            or_(InboundMessage.source_key == item.key, InboundMessage.digest == sha))).first()
+    if seen is not None:
+        return seen
+    try:
+        return _record(engine, make_ctx(), mailbox, item, sha)
+    except sa.exc.IntegrityError:
+        # another worker recorded it between our look and our commit: it is handled
+        with Session(engine) as s:
+            return s.exec(select(InboundMessage.disposition).where(
+                InboundMessage.mailbox == mailbox, InboundMessage.digest == sha)).one()
+    except Exception as exc:  # noqa: BLE001 - shunt: never lose the message, never die on it
+        log.exception("message %s could not be handled; quarantined", item.key)
+        return _shunt(engine, make_ctx(), mailbox, item, sha, exc)
+
+
+def _record(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: str) -> str:
+    msg = parse_message(item.raw)
+    with transaction(engine) as s:
+        inbound = InboundMessage(mailbox=mailbox, source_key=item.key, message_id=msg.message_id, digest=sha,
+                                 received_at=ctx.now, kind=msg.kind, disposition="", reason="",
+                                 sender=msg.sender)
+        s.add(inbound)
+        s.flush()
+        outcome = handle(s, ctx, msg, inbound)
+        inbound.disposition, inbound.reason, inbound.case_id = outcome.disposition, outcome.reason, outcome.case_id
+        inbound.raw = item.raw if outcome.keep_raw else None
+        s.add(inbound)
+    log.info("message %s: %s", item.key, outcome.reason)
+    return outcome.disposition
+
+
+def _shunt(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: str, exc: Exception) -> str:
+    with transaction(engine) as s:
+        s.add(InboundMessage(mailbox=mailbox, source_key=item.key, digest=sha, received_at=ctx.now,
+                             kind="error", disposition=QUARANTINE,
+                             reason=f"could not be handled ({type(exc).__name__}); kept for a person to look at"))
+    return QUARANTINE
+
+
+def ingest(engine: sa.Engine, make_ctx: Callable[[], Context], inbox: Inbox, folders: dict[str, str]) -> int:
+    """Handle everything waiting in `inbox`; returns how many messages were moved."""
+    moved = 0
+    for item in inbox.pending():
+        disposition = process(engine, make_ctx, inbox.name, item)
+        inbox.move(item.key, folders[disposition])
+        with transaction(engine) as s:
+            s.exec(sa.update(InboundMessage).where(InboundMessage.mailbox == inbox.name,
+                                                   InboundMessage.source_key == item.key).values(moved=True))
+        moved += 1
+    return moved
