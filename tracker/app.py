@@ -1,0 +1,95 @@
+"""Wiring: config → engine, inbox, transport, composer; one pass of the service."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import sqlalchemy as sa
+
+from mailer.compose import Composer
+from mailer.inbox import ImapInbox, Inbox, MaildirInbox
+from mailer.transport import MaildirTransport, SmtpTransport, Transport
+from tracker import outbox, service
+from tracker.cases import Context
+from tracker.config import Config, PartnershipConfig, ServerConfig
+from tracker.db import create_schema, make_engine, utcnow
+
+log = logging.getLogger(__name__)
+
+SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def tls_context(server: ServerConfig) -> ssl.SSLContext:
+    """Verification always on; a private CA file may be named in config."""
+    return ssl.create_default_context(cafile=str(server.ca_file) if server.ca_file else None)
+
+
+def open_inbox(cfg: ServerConfig) -> Inbox:
+    if cfg.kind == "maildir":
+        return MaildirInbox(cfg.path)
+    password = cfg.password()
+    if password is None:
+        raise RuntimeError(f"no IMAP password: set the environment variable {cfg.password_env or '(inbox.password_env)'}")
+    return ImapInbox(cfg.host, cfg.port, cfg.username, password, security=cfg.security,
+                     ssl_context=tls_context(cfg), folder=cfg.folder)
+
+
+def open_transport(cfg: ServerConfig) -> Transport:
+    if cfg.kind == "maildir":
+        return MaildirTransport(cfg.path)
+    return SmtpTransport(cfg.host, cfg.port, security=cfg.security, username=cfg.username,
+                         password=cfg.password(), ssl_context=tls_context(cfg))
+
+
+@dataclass
+class App:
+    config: Config
+    engine: sa.Engine
+    composer: Composer
+    clock: Callable[[], datetime] = utcnow
+
+    @classmethod
+    def from_config(cls, config: Config, clock: Callable[[], datetime] = utcnow) -> "App":
+        engine = make_engine(config.database_url)
+        create_schema(engine)
+        p = config.partnership
+        composer = Composer([p.templates_dir, SHIPPED_TEMPLATES])
+        return cls(config, engine, composer, clock)
+
+    @property
+    def partnership(self) -> PartnershipConfig:
+        return self.config.partnership
+
+    def context(self) -> Context:
+        return Context(self.partnership, self.composer, self.clock())
+
+    def folders(self) -> dict[str, str]:
+        inbox = self.partnership.inbox
+        return {service.PROCESSED: inbox.processed_folder, service.QUARANTINE: inbox.quarantine_folder}
+
+    def ingest(self, inbox: Inbox) -> int:
+        return service.ingest(self.engine, self.context, inbox, self.folders())
+
+    async def flush(self, transport: Transport) -> int:
+        return await outbox.drain(self.engine, transport, self.partnership.address, self.clock())
+
+    def run_once(self) -> tuple[int, int]:
+        """Process what is waiting, send what is due. Returns (messages handled, mails sent)."""
+        inbox = open_inbox(self.partnership.inbox)
+        try:
+            handled = self.ingest(inbox)
+        finally:
+            inbox.close()
+        return handled, asyncio.run(self._send_all())
+
+    async def _send_all(self) -> int:
+        transport = open_transport(self.partnership.outgoing)
+        try:
+            return await self.flush(transport)
+        finally:
+            await transport.close()

@@ -1,0 +1,70 @@
+"""`escalations`: the command line of CONTRACT.md §3. Every command exits non-zero with a
+one-line reason on bad input."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+from tracker.errors import ConfigError
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed as one line, exit 2."""
+
+
+def default_config() -> str:
+    return os.environ.get("ESCALATIONS_CONFIG", "config.toml")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="escalations", description=(
+        "Runs a safeguarding partnership's inter-agency escalation policy by email."))
+    ap.add_argument("--config", default=default_config(),
+                    help="path to config.toml (default: $ESCALATIONS_CONFIG or ./config.toml)")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    p = sub.add_parser("demo", help="the whole workflow on the embedded default (no servers), printing a timeline")
+    p.add_argument("--dir", default="demo-output", help="where the demo keeps its database and mail (default: demo-output)")
+    p = sub.add_parser("run", help="the daemon; --once processes what is waiting, sends what is due, exits")
+    p.add_argument("--once", action="store_true")
+    sub.add_parser("check", help="validates config.toml and connects to every configured server")
+    p = sub.add_parser("parse", help="prints the JSON for one message, touching nothing")
+    p.add_argument("file", metavar="FILE.eml")
+    p = sub.add_parser("deadlines", help="prints each stage's due date-time as JSON")
+    p.add_argument("--policy", required=True)
+    p.add_argument("--raised", required=True, metavar="ISO-DATETIME")
+    p = sub.add_parser("policies", help="lists the policy presets; one policy's stages as a table")
+    p.add_argument("name", nargs="?")
+    p = sub.add_parser("cases", help="list cases")
+    p.add_argument("--status", choices=("open", "resolved", "withdrawn"))
+    p.add_argument("--stage")
+    p.add_argument("--overdue", action="store_true")
+    p = sub.add_parser("case", help="one case's full timeline")
+    p.add_argument("ref")
+    p.add_argument("--verify", action="store_true", help="check the record's hash chain")
+    p = sub.add_parser("digest", help="prints the weekly digest; --send mails it")
+    p.add_argument("--send", action="store_true")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = build_parser()
+    args = ap.parse_args(argv)
+    if not args.command:
+        ap.print_help()
+        return 2
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    from tracker import commands
+
+    try:
+        return getattr(commands, "cmd_" + args.command)(args) or 0
+    except (ConfigError, UsageError) as exc:
+        print(f"escalations {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
