@@ -58,3 +58,11 @@ def test_relative_paths_are_relative_to_the_config_file(tmp_path):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no config file"):
         load_config(tmp_path / "absent.toml")
+
+
+def test_digest_schedule(tmp_path):
+    cfg = config_from_dict({"digest": {"day": "friday", "time": "16:30"}}, base=tmp_path)
+    assert cfg.partnership.digest_day == 4 and cfg.partnership.digest_time.hour == 16
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({"digest": {"time": "teatime"}}, base=tmp_path)
+    assert err.value.key == "digest.time"

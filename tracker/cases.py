@@ -68,6 +68,7 @@ def open_case(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: in
         outcome_sought=f.outcome_sought, discussions=f.discussions, raised_at=raised,
         stage_started_at=raised, stage_due_at=p.calendar.due(raised, days),
         thread_id=f"{ref}.thread@{p.domain}",
+        raiser_agency=_agency(f.raised_by, msg.sender), other_agency=_agency(f.other_party, None),
     )
     session.add(case)
     session.flush()
@@ -84,6 +85,14 @@ def open_case(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: in
     batch = [_threaded(l, msg.message_id) for l in batch]
     send(session, ctx, case, "opened", batch, [case.thread_id])
     return case
+
+
+def _agency(who, fallback_email: str | None) -> str | None:
+    """The agency as written, else the email domain: enough for counts by agency."""
+    if who and who.agency:
+        return who.agency
+    email = (who.email if who else None) or fallback_email
+    return email.rpartition("@")[2] if email else None
 
 
 def _threaded(letter: Letter, intake_id: str | None) -> Letter:

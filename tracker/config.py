@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -61,6 +62,8 @@ class PartnershipConfig:
     inbox: ServerConfig
     outgoing: ServerConfig
     templates_dir: Path
+    digest_day: int = 0  # Monday; datetime.weekday() numbering
+    digest_time: time = time(9, 0)  # in the partnership's time zone
 
     @property
     def domain(self) -> str:
@@ -89,7 +92,8 @@ def load_config(path: str | os.PathLike) -> Config:
 
 
 def config_from_dict(data: Mapping[str, Any], base: Path, path: Path | None = None) -> Config:
-    _only_known(data, "", {"partnership", "policy", "calendar", "database", "inbox", "outgoing", "templates", "logging"})
+    _only_known(data, "", {"partnership", "policy", "calendar", "database", "inbox", "outgoing", "templates",
+                          "digest", "logging"})
     db = _table(data, "database")
     url = os.environ.get(_str(db, "database.url_env", "ESCALATIONS_DATABASE_URL") or "", "") or _str(
         db, "database.url", "sqlite:///var/escalations.db"
@@ -129,7 +133,23 @@ def _partnership(data: Mapping[str, Any], base: Path) -> PartnershipConfig:
         outgoing=_server(_table(data, "outgoing"), "outgoing", base,
                          default_port={"tls": 465, "starttls": 587, "none": 25}),
         templates_dir=_path(templates, "templates.dir", base, "templates"),
+        **_digest(_table(data, "digest")),
     )
+
+
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _digest(t: Mapping[str, Any]) -> dict:
+    _only_known(t, "digest.", {"day", "time"})
+    day = _choice(t, "digest.day", "monday", DAYS)
+    at = _str(t, "digest.time", "09:00")
+    try:
+        hh, mm = (int(x) for x in at.split(":"))
+        when = time(hh, mm)
+    except ValueError:
+        raise ConfigError("digest.time", f'must be a time of day like "09:00"; got {at!r}') from None
+    return {"digest_day": DAYS.index(day), "digest_time": when}
 
 
 _SERVER_KEYS = {"kind", "path", "host", "port", "security", "username", "password_env", "password_file",

@@ -36,7 +36,14 @@ class Case(SQLModel, table=True):
     acknowledged_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
     closed_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
     outcome: Optional[str] = None
-    thread_id: str  # Message-ID every mail of the case refers to, so clients thread them
+    thread_id: str
+    # For the Board: flagged from replies ("policy gap", "debrief"), carried by the digest
+    # as flags only, never as text.
+    policy_gap_flagged: bool = False
+    debrief_requested: bool = False
+    referred_to_board_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
+    raiser_agency: Optional[str] = None  # denormalised for the digest's counts by agency
+    other_agency: Optional[str] = None  # Message-ID every mail of the case refers to, so clients thread them
 
 
 class Party(SQLModel, table=True):
@@ -119,3 +126,11 @@ class RefCounter(SQLModel, table=True):
 
     year: int = Field(primary_key=True)
     last: int = 0
+
+
+class DigestRun(SQLModel, table=True):
+    """One row per partnership and ISO week once that week's digest is queued: never twice."""
+
+    partnership: str = Field(primary_key=True)
+    week: str = Field(primary_key=True)  # "2026-W48"
+    queued_at: datetime = Field(sa_column=utc_column())
