@@ -5,7 +5,6 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -63,8 +62,7 @@ def cmd_deadlines(args) -> int:
         raised = datetime.fromisoformat(args.raised)
     except ValueError:
         raise UsageError(f"--raised {args.raised!r} is not an ISO date-time, e.g. 2026-12-24T16:00") from None
-    if raised.tzinfo is None:
-        raised = raised.replace(tzinfo=ZoneInfo(str(calendar.tz)))
+    raised = calendar.assume_local(raised)
     print(json.dumps(deadlines_json(PRESETS[args.policy], calendar, raised), indent=2))
     return 0
 
