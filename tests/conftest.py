@@ -66,9 +66,9 @@ def intake(risk: str = "no", sender: str = f"Casey Tester <{WORKER}>") -> bytes:
 class Harness:
     """The service on Maildirs and SQLite, driven one step at a time."""
 
-    def __init__(self, base: Path, clock: Clock, policy: str = "wolverhampton"):
+    def __init__(self, base: Path, clock: Clock, policy: str = "wolverhampton", extra: dict | None = None):
         self.base, self.clock = base, clock
-        cfg = config_from_dict({
+        cfg = config_from_dict({**(extra or {}),
             "partnership": {"id": "test", "address": "escalations@partnership.example.test",
                             "business_support": ["business@partnership.example.test"],
                             "safeguarding_lead": "dsl@partnership.example.test",

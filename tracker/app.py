@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from mailer.compose import Composer
 from mailer.inbox import ImapInbox, Inbox, MaildirInbox
 from mailer.transport import MaildirTransport, SmtpTransport, Transport
-from tracker import outbox, service
+from tracker import outbox, service, sweep
 from tracker.cases import Context
 from tracker.config import Config, PartnershipConfig, ServerConfig
-from tracker.db import create_schema, make_engine, utcnow
+from tracker.db import create_schema, make_engine, transaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,11 @@ class App:
     def ingest(self, inbox: Inbox) -> int:
         return service.ingest(self.engine, self.context, inbox, self.folders())
 
+    def sweep(self) -> list[str]:
+        """Reminders and expired stages, by time; returns the case refs touched."""
+        with transaction(self.engine) as session:
+            return sweep.sweep(session, self.context())
+
     async def flush(self, transport: Transport) -> int:
         return await outbox.drain(self.engine, transport, self.partnership.address, self.clock())
 
@@ -85,6 +90,7 @@ class App:
             handled = self.ingest(inbox)
         finally:
             inbox.close()
+        self.sweep()
         return handled, asyncio.run(self._send_all())
 
     async def _send_all(self) -> int:

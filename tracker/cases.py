@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from parser import IntakeFields, ParsedMessage
 from tracker import machine, record
-from tracker.letters import audience, case_values, deadline_rows, letters
+from tracker.letters import audience, case_values, deadline_rows, letters, when
 from tracker.models import Case, Party, RefCounter
 from tracker.outbox import Letter, enqueue
 
@@ -57,7 +57,7 @@ def open_case(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: in
     p = ctx.partnership
     f: IntakeFields = msg.fields
     raised = msg_time(msg, ctx.now)
-    stage = p.policy.first()
+    stage = p.policy.start_stage(bool(f.immediate_risk))
     days = 0 if f.immediate_risk else stage.working_days
     year = p.calendar.local(raised).year
     ref = next_ref(session, year)
@@ -70,9 +70,12 @@ def open_case(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: in
         thread_id=f"{ref}.thread@{p.domain}",
         raiser_agency=_agency(f.raised_by, msg.sender), other_agency=_agency(f.other_party, None),
     )
+    case.remind_at = reminder_time(p.calendar, raised, case.stage_due_at)
     session.add(case)
     session.flush()
     _add_intake_parties(session, case, f, msg.sender)
+    if stage.key != p.policy.first().key:
+        _add_stage_parties(session, case, stage, p.directory)
     record.append(session, case, at=ctx.now, kind="opened", actor=f.raised_by.email or msg.sender,
                   summary=f"case opened at stage {stage.key} ({stage.name})", inbound_id=inbound_id)
     people = parties(session, case)
@@ -143,18 +146,48 @@ def apply_reply(session: Session, ctx: Context, msg: ParsedMessage, case: Case, 
                           inbound_id=inbound_id)
     if decision.allowed:
         _change(session, ctx, case, decision, msg)
-        people = parties(session, case)
+        _flag(case, msg)
+    if decision.stage:
+        escalate(session, ctx, case, decision.stage, event.seq, reason="reply", statement=msg.statement,
+                 actor=msg.sender)
+        return decision
+    people = parties(session, case)
     values = case_values(p, case, people, statement=msg.statement, actor=msg.sender,
                          extra={"refusal": decision.outcome, "command": msg.command})
-    recipients = lambda k: audience(k, people, case, p, msg.sender)  # noqa: E731
-    kinds = list(decision.tell)
-    if "escalated" in kinds and not recipients("escalated"):
+    batch = letters(decision.tell, lambda k: audience(k, people, case, p, msg.sender), values,
+                    in_reply_to=msg.message_id)
+    send(session, ctx, case, event.seq, batch, [case.thread_id])
+    return decision
+
+
+def _flag(case: Case, msg: ParsedMessage) -> None:
+    """Policy gaps and debrief requests, for the Board: flags only, the words stay in the record."""
+    text = (msg.statement or "").lower()
+    if "policy gap" in text:
+        case.policy_gap_flagged = True
+    if "debrief" in text:
+        case.debrief_requested = True
+
+
+def escalate(session: Session, ctx: Context, case: Case, key: str, event_seq: int, *, reason: str,
+             statement: str | None = None, actor: str | None = None, late: str | None = None) -> None:
+    """Move `case` to stage `key`, tell the new stage's people (with the history so far) and
+    the raiser; if nobody is known for the stage, ask business support to route it."""
+    p = ctx.partnership
+    move_to_stage(session, ctx, case, key)
+    people = parties(session, case)
+    kinds = ["escalated", "escalation_feedback"]
+    if not audience("escalated", people, case, p, None):
         kinds.append("route_request")
         record.append(session, case, at=ctx.now, kind="needs_routing", actor="service",
                       summary=f"nobody known for stage {case.stage}: business support asked to route it")
-    batch = letters(kinds, recipients, values, in_reply_to=msg.message_id)
-    send(session, ctx, case, event.seq, batch, [case.thread_id])
-    return decision
+    values = case_values(p, case, people, statement=statement, actor=actor, extra={
+        "reason": reason, "late": late,
+        "history": [{"at": when(p, e.at), "summary": e.summary, "statement": e.statement}
+                    for e in record.events(session, case) if e.kind != "mail_out"],
+    })
+    batch = letters(kinds, lambda k: audience(k, people, case, p, None), values)
+    send(session, ctx, case, event_seq, batch, [case.thread_id])
 
 
 def _summary(msg: ParsedMessage, d: machine.Decision) -> str:
@@ -170,8 +203,6 @@ def _change(session: Session, ctx: Context, case: Case, d: machine.Decision, msg
         case.closed_at = ctx.now
         if d.status == "resolved":
             case.outcome = msg.statement
-    if d.stage:
-        move_to_stage(session, ctx, case, d.stage)
     session.add(case)
     session.flush()
 
@@ -182,20 +213,46 @@ def move_to_stage(session: Session, ctx: Context, case: Case, key: str) -> None:
     case.stage = key
     case.stage_started_at = ctx.now
     case.stage_due_at = p.calendar.due(ctx.now, 0 if case.immediate_risk else stage.working_days)
+    case.remind_at = reminder_time(p.calendar, ctx.now, case.stage_due_at)
     case.acknowledged_at = None
-    _add_stage_parties(session, case, stage)
+    case.expiry_handled_at = None
+    session.add(case)
+    _add_stage_parties(session, case, stage, p.directory)
 
 
-def _add_stage_parties(session: Session, case: Case, stage) -> None:
-    """Bring in the people who act at `stage`: managers named in the intake first."""
+def reminder_time(calendar, start: datetime, due: datetime) -> datetime | None:
+    """One working day before `due` (the close of the previous working day), if after `start`."""
+    local_due = calendar.local(due).date()
+    at = calendar.close_of(calendar.previous_working_day(local_due))
+    return at if at > start else None
+
+
+def _add_stage_parties(session: Session, case: Case, stage, directory) -> None:
+    """Bring in the people who act at `stage`: managers named in the intake first, then the
+    agency directory for each side's agency, then the Board's people."""
     people = parties(session, case)
-    roles = {r for role in stage.parties for r in machine.INTAKE_ROLE_FOR.get(role, ())}
-    present = {(x.role, x.email) for x in people if x.stage == stage.key}
-    for who in people:
-        if who.stage is None and who.role in roles and (who.role, who.email) not in present:
-            present.add((who.role, who.email))
-            session.add(Party(case_id=case.id, role=who.role, side=who.side, email=who.email,
-                              name=who.name, title=who.title, agency=who.agency, stage=stage.key))
+    present = {x.email for x in people if x.stage == stage.key}
+    sides = {x.side: x.email for x in people if x.role in ("raiser", "other_party")}
+
+    def add(role: str, side: str, email: str, name=None, title=None, agency=None) -> None:
+        if email not in present:
+            present.add(email)
+            session.add(Party(case_id=case.id, role=role, side=side, email=email, name=name, title=title,
+                              agency=agency, stage=stage.key))
+
+    for role in stage.parties:
+        named = [x for x in people if x.stage is None and x.role in machine.INTAKE_ROLE_FOR.get(role, ())]
+        for who in named:
+            add(who.role, who.side, who.email, who.name, who.title, who.agency)
+        covered = {who.side for who in named}
+        for side, email in sides.items():
+            if side in covered or role == "practitioner" or directory is None:
+                continue
+            agency = directory.agency_of(email)
+            for c in (agency.people.get(role, ()) if agency else ()):
+                add(role, side, c.email, c.name, c.title, agency.name)
+        for c in (directory.board or {}).get(role, ()) if directory else ():
+            add(role, "board", c.email, c.name, c.title, "Board")
     session.flush()
 
 

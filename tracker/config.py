@@ -62,6 +62,7 @@ class PartnershipConfig:
     inbox: ServerConfig
     outgoing: ServerConfig
     templates_dir: Path
+    directory: Any = None  # tracker.directory.Directory
     digest_day: int = 0  # Monday; datetime.weekday() numbering
     digest_time: time = time(9, 0)  # in the partnership's time zone
 
@@ -93,7 +94,7 @@ def load_config(path: str | os.PathLike) -> Config:
 
 def config_from_dict(data: Mapping[str, Any], base: Path, path: Path | None = None) -> Config:
     _only_known(data, "", {"partnership", "policy", "calendar", "database", "inbox", "outgoing", "templates",
-                          "digest", "logging"})
+                          "digest", "logging", "directory", "board"})
     db = _table(data, "database")
     url = os.environ.get(_str(db, "database.url_env", "ESCALATIONS_DATABASE_URL") or "", "") or _str(
         db, "database.url", "sqlite:///var/escalations.db"
@@ -110,6 +111,7 @@ def config_from_dict(data: Mapping[str, Any], base: Path, path: Path | None = No
 
 def _partnership(data: Mapping[str, Any], base: Path) -> PartnershipConfig:
     from tracker.calendar import calendar_from_config
+    from tracker.directory import directory_from_config
     from tracker.policy import policy_from_config
 
     p = _table(data, "partnership")
@@ -133,6 +135,7 @@ def _partnership(data: Mapping[str, Any], base: Path) -> PartnershipConfig:
         outgoing=_server(_table(data, "outgoing"), "outgoing", base,
                          default_port={"tls": 465, "starttls": 587, "none": 25}),
         templates_dir=_path(templates, "templates.dir", base, "templates"),
+        directory=directory_from_config(data.get("directory", []), data.get("board", {})),
         **_digest(_table(data, "digest")),
     )
 

@@ -34,6 +34,10 @@ class Case(SQLModel, table=True):
     stage_started_at: datetime = Field(sa_column=utc_column())
     stage_due_at: datetime = Field(sa_column=utc_column(index=True))
     acknowledged_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
+    # When the deadline reminder is due (one working day before the stage's due time); None once sent.
+    remind_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True, index=True))
+    # Set once the stage's on-expiry rule has run, so it runs once per stage.
+    expiry_handled_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
     closed_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
     outcome: Optional[str] = None
     thread_id: str

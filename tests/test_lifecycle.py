@@ -1,0 +1,158 @@
+"""Whole cases on a moved clock: reminders, deadlines passing, the next stage's people, the
+final route. Wolverhampton unless said otherwise."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from tests.conftest import LONDON, MANAGER, OTHER, OTHER_MANAGER, WORKER, Harness, intake, mail
+from tracker import record
+from tracker.models import Case, OutboxMail
+
+
+def at(h: Harness, *args) -> None:
+    h.clock.now = datetime(*args, tzinfo=LONDON)
+
+
+def case(h: Harness) -> Case:
+    with Session(h.app.engine) as s:
+        return s.exec(select(Case)).one()
+
+
+def new_mail(h: Harness, since: int) -> list[tuple[str, str]]:
+    with Session(h.app.engine) as s:
+        return [(o.kind, o.recipient) for o in s.exec(select(OutboxMail).order_by(OutboxMail.id))][since:]
+
+
+def count(h: Harness) -> int:
+    return len(new_mail(h, 0))
+
+
+def opened(h: Harness) -> None:
+    h.deliver(intake())
+    h.run()
+
+
+def test_reminder_one_working_day_before_the_deadline(harness):
+    opened(harness)  # Monday 23 Nov 10:00; stage 1 due Monday 30 Nov 17:00
+    n = count(harness)
+    at(harness, 2026, 11, 27, 16, 59)
+    harness.run()
+    assert new_mail(harness, n) == []
+    at(harness, 2026, 11, 27, 17, 0)
+    harness.run()
+    assert new_mail(harness, n) == [("reminder", OTHER)]
+    harness.run()
+    assert new_mail(harness, n) == [("reminder", OTHER)]  # once
+
+
+def test_deadline_passing_escalates_to_the_managers_and_tells_the_raiser(harness):
+    opened(harness)
+    n = count(harness)
+    at(harness, 2026, 11, 30, 17, 0)
+    harness.run()
+    c = case(harness)
+    assert c.stage == "2"
+    # escalated after close on Monday: day zero is Tuesday 1 Dec, + 2 WD = Thursday 3 Dec 17:00
+    assert c.stage_due_at.isoformat() == "2026-12-03T17:00:00+00:00"
+    mails = new_mail(harness, n)
+    assert ("escalated", MANAGER) in mails and ("escalated", OTHER_MANAGER) in mails
+    assert ("escalation_feedback", WORKER) in mails
+    assert not any(kind == "reminder" for kind, _ in mails)  # too late to remind at the deadline
+
+
+def test_escalation_notice_carries_the_history(harness):
+    opened(harness)
+    at(harness, 2026, 11, 30, 17, 0)
+    harness.run()
+    with Session(harness.app.engine) as s:
+        raw = s.exec(select(OutboxMail).where(OutboxMail.kind == "escalated")).first().raw.decode()
+    assert "case opened at stage 1" in raw and "ran out unresolved" in raw
+
+
+def test_nobody_known_for_stage_three_asks_business_support_to_route_it(harness):
+    opened(harness)
+    at(harness, 2026, 11, 30, 17, 0)
+    harness.run()
+    n = count(harness)
+    at(harness, 2026, 12, 3, 17, 0)
+    harness.run()
+    assert case(harness).stage == "3"
+    assert ("route_request", "business@partnership.example.test") in new_mail(harness, n)
+    with Session(harness.app.engine) as s:
+        assert any(e.kind == "needs_routing" for e in record.events(s, case(harness)))
+
+
+def test_the_directory_names_stage_three_people(tmp_path, clock):
+    h = Harness(tmp_path, clock, extra={
+        "directory": [
+            {"agency": "Example Council", "domains": ["council.example.test"],
+             "senior_manager": "Sol Senior, Head of Service <senior@council.example.test>"},
+            {"agency": "Example Health", "domains": ["health.example.test"],
+             "designated_lead": ["Dee Lead, Named Nurse <named.nurse@health.example.test>"]},
+        ]})
+    opened(h)
+    at(h, 2026, 11, 30, 17, 0)
+    h.run()
+    n = count(h)
+    at(h, 2026, 12, 3, 17, 0)
+    h.run()
+    mails = new_mail(h, n)
+    assert ("escalated", "senior@council.example.test") in mails
+    assert ("escalated", "named.nurse@health.example.test") in mails
+    assert not any(kind == "route_request" for kind, _ in mails)
+
+
+def test_after_downtime_each_missed_notice_goes_once_marked_late(harness):
+    opened(harness)
+    at(harness, 2026, 12, 2, 10, 0)  # down from before Friday's reminder until Wednesday
+    harness.run()
+    harness.run()
+    c = case(harness)
+    assert c.stage == "2"  # one stage per deadline: stage 2's time runs from now
+    with Session(harness.app.engine) as s:
+        escalated = s.exec(select(OutboxMail).where(OutboxMail.kind == "escalated")).all()
+    assert len(escalated) == 2 and all(b"This notice is late" in m.raw for m in escalated)
+
+
+def pass_deadline(h: Harness) -> None:
+    h.clock.now = case(h).stage_due_at + timedelta(minutes=1)
+    h.run()
+
+
+def test_wolverhampton_stage_four_lets_the_raiser_escalate_and_the_exceptional_stage_is_final(harness):
+    opened(harness)
+    for _ in range(4):
+        pass_deadline(harness)
+    c = case(harness)
+    assert c.stage == "4" and c.expiry_handled_at is not None and c.status == "open"
+    assert ("may_escalate", WORKER) in new_mail(harness, 0)
+    n = count(harness)
+    harness.run()
+    assert new_mail(harness, n) == []  # the rule runs once
+    with Session(harness.app.engine) as s:
+        notice = s.exec(select(OutboxMail).where(OutboxMail.kind == "may_escalate")).one()
+    harness.deliver(mail(WORKER, "RE: stage 4", "ESCALATE: no agreement at director level",
+                         in_reply_to=notice.message_id))
+    harness.run()
+    assert case(harness).stage == "exceptional"
+    pass_deadline(harness)
+    assert ("final_route", "business@partnership.example.test") in new_mail(harness, n)
+
+
+def test_wiltshire_runs_pre_escalation_to_the_board(tmp_path, clock):
+    h = Harness(tmp_path, clock, policy="wiltshire", extra={
+        "board": {"board_manager": "Bo Manager <board.manager@partnership.example.test>"}})
+    opened(h)
+    assert case(h).stage == "pre-escalation"
+    stages = []
+    for _ in range(6):
+        h.clock.now = case(h).stage_due_at + timedelta(minutes=1)
+        h.run()
+        stages.append(case(h).stage)
+    assert stages[:3] == ["1", "2", "3"]
+    mails = new_mail(h, 0)
+    assert ("escalated", "board.manager@partnership.example.test") in mails
+    assert ("final_route", "board.manager@partnership.example.test") in mails
+    assert ("final_route_feedback", WORKER) in mails
