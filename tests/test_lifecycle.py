@@ -156,3 +156,39 @@ def test_wiltshire_runs_pre_escalation_to_the_board(tmp_path, clock):
     assert ("escalated", "board.manager@partnership.example.test") in mails
     assert ("final_route", "board.manager@partnership.example.test") in mails
     assert ("final_route_feedback", WORKER) in mails
+
+
+def attachments(h: Harness, kind: str) -> list:
+    import email
+    import email.policy
+
+    with Session(h.app.engine) as s:
+        rows = s.exec(select(OutboxMail).where(OutboxMail.kind == kind)).all()
+    msgs = [email.message_from_bytes(r.raw, policy=email.policy.default) for r in rows]
+    return [list(m.iter_attachments()) for m in msgs]
+
+
+def test_notices_carry_a_calendar_entry_at_the_due_time(harness):
+    import icalendar
+
+    opened(harness)
+    [parts] = attachments(harness, "notice")
+    assert parts[0].get_content_type() == "text/calendar"
+    cal = icalendar.Calendar.from_ical(parts[0].get_content())
+    event = cal.walk("VEVENT")[0]
+    assert event.decoded("dtend").isoformat() == "2026-11-30T17:00:00+00:00"
+    assert "ESC-2026-0001" in str(event["summary"])
+
+
+def test_resolution_confirmation_attaches_the_whole_record(harness):
+    opened(harness)
+    with Session(harness.app.engine) as s:
+        notice = s.exec(select(OutboxMail).where(OutboxMail.kind == "notice")).one()
+    harness.deliver(mail(OTHER, "RE: notice", "Resolved: assessment booked.", in_reply_to=notice.message_id))
+    harness.run()
+    parts = attachments(harness, "resolved")
+    assert len(parts) == 4
+    docs = {p[0].get_content() for p in parts}
+    assert len(docs) == 1  # every party files the same record
+    doc = docs.pop()
+    assert "ESC-2026-0001" in doc and "assessment booked." in doc and "intact" in doc

@@ -175,3 +175,13 @@ def test_sent_mail_carries_threading_and_loop_protection_headers(harness):
         assert m["Auto-Submitted"] in ("auto-generated", "auto-replied")
         assert m["X-Escalations-Service"] == "test"
         assert m["References"]
+
+
+def test_an_intake_about_a_professionals_conduct_gets_the_whistleblowing_route(harness):
+    body = intake().replace(b"Referral for an early help assessment declined.",
+                            b"The health visitor's conduct during the home visit was unprofessional.")
+    harness.deliver(body)
+    assert harness.run() == (1, 1)
+    assert rows(harness, Case) == []
+    text = sent(harness)[0].get_body(("plain",)).get_content()
+    assert "whistleblowing" in text and "LADO" in text

@@ -40,6 +40,8 @@ def parties(session: Session, case: Case) -> list[Party]:
 def send(session: Session, ctx: Context, case: Case | None, event_seq: int | str, batch: list[Letter],
          thread: list[str]) -> list[int]:
     ids = []
+    docs: dict[str, tuple] = {}
+    batch = [_with_documents(session, ctx, case, letter, docs) for letter in batch]
     for letter in batch:
         key = f"{case.ref if case else 'none'}/{event_seq}/{letter.to}/{letter.kind}"
         row = enqueue(session, ctx.composer, partnership=ctx.partnership, letter=letter, idem_key=key,
@@ -51,6 +53,29 @@ def send(session: Session, ctx: Context, case: Case | None, event_seq: int | str
                 record.append(session, case, at=ctx.now, kind="mail_out", actor="service",
                               summary=f"{letter.kind} queued for {letter.to}", outbox_id=row.id)
     return ids
+
+
+def _with_documents(session: Session, ctx: Context, case: Case | None, letter: Letter,
+                    made: dict[str, tuple]) -> Letter:
+    """Deadline notices carry a calendar entry; the resolution confirmation the whole record.
+    Each document is made once per batch (`made`), so every recipient gets the same one."""
+    from tracker import documents
+
+    if case is None:
+        return letter
+    if letter.kind not in made:
+        if letter.kind in documents.DEADLINE_KINDS:
+            made[letter.kind] = (documents.deadline_ics(ctx.partnership, case, ctx.now),)
+        elif letter.kind == "resolved":
+            made[letter.kind] = (documents.case_record_attachment(session, ctx.partnership, case,
+                                                                  parties(session, case)),)
+        else:
+            made[letter.kind] = ()
+    extra = made[letter.kind]
+    if not extra:
+        return letter
+    return Letter(letter.kind, letter.to, letter.values, letter.in_reply_to, letter.auto,
+                  tuple(letter.attachments) + extra)
 
 
 def open_case(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> Case:

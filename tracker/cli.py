@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("case", help="one case's full timeline")
     p.add_argument("ref")
     p.add_argument("--verify", action="store_true", help="check the record's hash chain")
+    p.add_argument("--export", metavar="FILE", help="write the whole case record as an HTML document to file")
     p = sub.add_parser("digest", help="prints the weekly digest; --send mails it")
     p.add_argument("--send", action="store_true")
     return ap

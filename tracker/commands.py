@@ -110,6 +110,13 @@ def cmd_case(args) -> int:
             print(f"{case.ref}: {'record intact' if result.ok else 'RECORD ALTERED: ' + result.problem}"
                   f" ({result.entries} entries)")
             return 0 if result.ok else 1
+        if args.export:
+            from tracker.cases import parties
+            from tracker.documents import case_record
+
+            Path(args.export).write_bytes(case_record(s, app.partnership, case, parties(s, case)))
+            print(f"{case.ref}: record written to {args.export}")
+            return 0
         print(timeline(s, app.partnership, case))
     return 0
 

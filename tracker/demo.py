@@ -113,6 +113,7 @@ class Demo:
     def tick(self, minutes: int = 0) -> None:
         self.now += timedelta(minutes=minutes)
         self.app.ingest(self.app_inbox)
+        self.app.sweep()
         asyncio.run(self.app._send_all())
         self._report()
 
@@ -127,6 +128,10 @@ class Demo:
                 self.seen_out += 1
 
     _reported_in = 0
+
+    def case_ref(self, n: int) -> str:
+        with Session(self.app.engine) as s:
+            return s.exec(select(Case.ref).order_by(Case.id).offset(n - 1)).first()
 
     def outgoing(self, kind: str, recipient: str) -> OutboxMail:
         with Session(self.app.engine) as s:
@@ -176,6 +181,14 @@ def run_demo(folder: Path, out: TextIO) -> int:
     demo.tick()
     demo.reply(SAM, "notice", "RESOLVED: a child protection medical is booked for Wednesday; "
                "outstanding questions go to the strategy meeting.", "Dr Sam Sample resolves it", 26 * 60)
+    demo.tick()
+    demo.now = datetime(2026, 11, 25, 17, 1, tzinfo=LONDON)
+    print(f"\n... nobody resolves {demo.case_ref(2)} at stage 2; its deadline passes at 17:00 on Wednesday and the sweep acts ...\n", file=out)
+    demo.tick()
+    demo.reply("Inspector Ira Senior <ira.senior@police.example.test>", "escalated",
+               "RESOLVED: the school will share the attendance record under the information-sharing "
+               "agreement before Friday's strategy discussion. Policy gap: consent guidance unclear.",
+               "Inspector Ira Senior resolves it at stage 3", 16 * 60)
     demo.tick()
     with Session(demo.app.engine) as s:
         for case in s.exec(select(Case).order_by(Case.id)):

@@ -7,6 +7,7 @@ again, sees it was already recorded (by mailbox key or content digest) and only 
 from __future__ import annotations
 
 import hashlib
+import re
 import logging
 from dataclasses import dataclass
 from typing import Callable
@@ -56,12 +57,29 @@ RULES: tuple[tuple[str, Callable[[Context, ParsedMessage], bool], str], ...] = (
 )
 
 
+_WHO = r"(?:professional|worker|practitioner|visitor|officer|teacher|nurse|doctor|manager|staff|colleague|his|her|their)"
+CONDUCT = re.compile(
+    rf"\b{_WHO}(?:'s|s'|s)? (?:conduct|behaviou?r|attitude)\b|\bconduct of (?:a|the|my|our|their)\b"
+    r"|\ballegations? (?:against|about)\b|\bwhistle-?blow|\bLADO\b",
+    re.IGNORECASE)
+
+
+def about_conduct(msg: ParsedMessage) -> bool:
+    """An intake about a professional's conduct belongs to whistleblowing, not this policy."""
+    f = msg.fields
+    text = " ".join(x for x in (msg.subject, f and f.decision_disputed, f and f.reasons) if x)
+    return bool(CONDUCT.search(text[:5000]))
+
+
 def handle(session: Session, ctx: Context, msg: ParsedMessage, inbound: InboundMessage) -> Outcome:
     for name, applies, reason in RULES:
         if applies(ctx, msg):
             return Outcome(QUARANTINE, f"{name}: {reason}")
     if msg.kind == "reply":
         return _reply(session, ctx, msg, inbound)
+    if about_conduct(msg):
+        _answer(session, ctx, msg, inbound, "out_of_scope", {})
+        return Outcome(PROCESSED, "about a professional's conduct: sent the whistleblowing / allegations route")
     if msg.errors:
         _answer(session, ctx, msg, inbound, "invalid_intake", {"errors": [e.message for e in msg.errors]})
         return Outcome(PROCESSED, "intake with errors: sender told what to fix")
