@@ -1,0 +1,69 @@
+"""A reply's command: the keyword on the first line of the new text, and its statement.
+
+Quoted history is removed in two passes. Our own line rules (parser/text.py) go first:
+`>` quoting, Apple's "> On ..., at ...", Gmail's wrapped "wrote:" line, Outlook's From:/Sent:
+block and "____" separator, "-----Original Message-----". mail-parser-reply then gets what is
+left, as a second opinion on reply headers we do not know; it cannot go first because it
+deletes Outlook web's "____" separator line before splitting. Signatures ("-- ", "Kind
+regards", "Sent from my iPhone") and disclaimers are cut by our rules last.
+"""
+from __future__ import annotations
+
+import re
+
+from mailparser_reply import EmailReplyParser
+
+from .text import join_paragraphs, new_text_lines, until_signature
+
+MAX_REPLY_CHARS = 20_000  # the new text sits at the top; the thread below is never needed
+
+_REPLY_PARSER = EmailReplyParser(languages=["en"])
+KEYWORD_RE = re.compile(
+    r"^[*_\s]*(not\s+resolved|not\s+agreed|conference\s+requested|acknowledged|resolved|escalate|update|withdraw)"
+    r"[*_]*(?=$|[\s:\-–—,.!;])[*_]*\s*[:\-–—,.!;]?[*_]*\s*(.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+_SIGN_OFF_RE = re.compile(r"^[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2}[,.]?$")
+_COMMANDS = {
+    "not resolved": "escalate", "not agreed": "escalate", "escalate": "escalate",
+    "conference requested": "conference_requested", "acknowledged": "acknowledged",
+    "resolved": "resolved", "update": "update", "withdraw": "withdraw",
+}
+
+
+def new_text(text: str) -> list[str]:
+    """The lines the sender wrote, above the quoted thread and the signature."""
+    lines = new_text_lines(text[:MAX_REPLY_CHARS])  # our rules first: the library drops "____" separators
+    try:
+        latest = _REPLY_PARSER.parse_reply("\n".join(lines))
+    except Exception:  # the library is a helper, never a reason to fail
+        latest = None
+    if latest and latest.strip():
+        lines = latest.split("\n")
+    return _drop_sign_off(until_signature(lines))
+
+
+def _drop_sign_off(lines: list[str]) -> list[str]:
+    """Drop a last paragraph that is only a name ("\n\nSam"): a sign-off, not part of the statement."""
+    filled = [i for i, line in enumerate(lines) if line]
+    if len(filled) >= 2 and filled[-1] - filled[-2] > 1 and _SIGN_OFF_RE.match(lines[filled[-1]]):
+        return lines[: filled[-1]]
+    return lines
+
+
+def read_command(text: str) -> tuple[str | None, str | None]:
+    """(command, statement) from a reply's body text.
+
+    >>> read_command("Not resolved - the plan still lacks a date\\n\\nKind regards\\nSam")
+    ('escalate', 'the plan still lacks a date')
+    """
+    lines = new_text(text)
+    first = next((i for i, line in enumerate(lines) if line), None)
+    if first is None:
+        return None, None
+    match = KEYWORD_RE.match(lines[first])
+    if not match:
+        return None, None
+    command = _COMMANDS[" ".join(match.group(1).lower().split())]
+    statement = join_paragraphs([match.group(2).strip()] + lines[first + 1 :])
+    return command, statement
