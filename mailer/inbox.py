@@ -7,6 +7,7 @@ for IMAP, the file name for a Maildir.
 """
 from __future__ import annotations
 
+import os
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ class MaildirInbox:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.name = f"maildir:{self.path}"
-        _make_maildir(self.path)
+        make_maildir(self.path)
 
     def pending(self) -> Iterator[Incoming]:
         for sub in ("new", "cur"):
@@ -51,16 +52,18 @@ class MaildirInbox:
 
     def move(self, key: str, folder: str) -> None:
         target = self.path / f".{folder}"
-        _make_maildir(target)
+        make_maildir(target)
         (self.path / key).rename(target / key)
 
     def close(self) -> None:
         pass
 
 
-def _make_maildir(path: Path) -> None:
-    for sub in ("tmp", "new", "cur"):
-        (path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+def make_maildir(path: Path) -> None:
+    """A Maildir readable by its owner alone: it holds safeguarding mail."""
+    for folder in (path, path / "tmp", path / "new", path / "cur"):
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
 
 
 class ImapInbox:

@@ -13,6 +13,8 @@ from typing import Protocol
 
 import aiosmtplib
 
+from mailer.inbox import make_maildir
+
 
 class TemporaryFailure(Exception):
     """Try again later."""
@@ -32,8 +34,7 @@ class MaildirTransport:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        for sub in ("tmp", "new", "cur"):
-            (self.path / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_maildir(self.path)
         self._n = 0
 
     async def send(self, raw: bytes, sender: str, recipients: list[str], name: str = "") -> None:

@@ -55,6 +55,8 @@ class App:
 
     @classmethod
     def from_config(cls, config: Config, clock: Callable[[], datetime] = utcnow) -> "App":
+        if config.partnership.outgoing.allow_insecure and config.partnership.outgoing.security == "none":
+            log.warning("SECURITY: outgoing mail is sent WITHOUT encryption (outgoing.allow_insecure = true)")
         engine = make_engine(config.database_url)
         create_schema(engine)
         p = config.partnership

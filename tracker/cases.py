@@ -2,16 +2,22 @@
 owned by the caller; every change writes its record entries and its outgoing mail rows."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
 
 from sqlmodel import Session, select
 
 from parser import IntakeFields, ParsedMessage
 from tracker import machine, record
 from tracker.letters import audience, case_values, deadline_rows, letters, when
-from tracker.models import Case, Party, RefCounter
+from tracker.models import Case, OutboxMail, Party, RefCounter
 from tracker.outbox import Letter, enqueue
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ def parties(session: Session, case: Case) -> list[Party]:
 def send(session: Session, ctx: Context, case: Case | None, event_seq: int | str, batch: list[Letter],
          thread: list[str]) -> list[int]:
     ids = []
+    batch = [letter for letter in batch if not _over_reply_limit(session, ctx, letter)]
     docs: dict[str, tuple] = {}
     batch = [_with_documents(session, ctx, case, letter, docs) for letter in batch]
     for letter in batch:
@@ -53,6 +60,25 @@ def send(session: Session, ctx: Context, case: Case | None, event_seq: int | str
                 record.append(session, case, at=ctx.now, kind="mail_out", actor="service",
                               summary=f"{letter.kind} queued for {letter.to}", outbox_id=row.id)
     return ids
+
+
+# Answers to a person's own mail: the kinds a stranger or a loop could make us send.
+ANSWER_KINDS = ("invalid_intake", "not_a_party", "out_of_scope", "refused", "closed_case", "no_keyword",
+                "final_stage")
+
+
+def _over_reply_limit(session: Session, ctx: Context, letter: Letter) -> bool:
+    """At most N automatic answers to one address a day: no mail storms, whoever writes."""
+    if letter.kind not in ANSWER_KINDS:
+        return False
+    since = ctx.now - timedelta(days=1)
+    sent = session.exec(select(sa.func.count()).select_from(OutboxMail).where(
+        OutboxMail.recipient == letter.to, OutboxMail.kind.in_(ANSWER_KINDS),
+        OutboxMail.created_at > since)).one()
+    if sent >= ctx.partnership.security.max_replies_per_address_per_day:
+        log.warning("reply limit reached for one address; %s not sent", letter.kind)
+        return True
+    return False
 
 
 def _with_documents(session: Session, ctx: Context, case: Case | None, letter: Letter,

@@ -49,6 +49,17 @@ class ServerConfig:
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    """Who is believed, and how much the service will say to one address."""
+
+    trusted_authserv_ids: tuple[str, ...] = ()
+    require_authentication: bool = False
+    max_replies_per_address_per_day: int = 20
+    max_attachment_bytes: int = 10_000_000
+    refused_attachment_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PartnershipConfig:
     id: str
     name: str
@@ -63,6 +74,7 @@ class PartnershipConfig:
     outgoing: ServerConfig
     templates_dir: Path
     directory: Any = None  # tracker.directory.Directory
+    security: SecurityConfig = SecurityConfig()
     digest_day: int = 0  # Monday; datetime.weekday() numbering
     digest_time: time = time(9, 0)  # in the partnership's time zone
 
@@ -94,7 +106,7 @@ def load_config(path: str | os.PathLike) -> Config:
 
 def config_from_dict(data: Mapping[str, Any], base: Path, path: Path | None = None) -> Config:
     _only_known(data, "", {"partnership", "policy", "calendar", "database", "inbox", "outgoing", "templates",
-                          "digest", "logging", "directory", "board"})
+                          "digest", "logging", "directory", "board", "security"})
     db = _table(data, "database")
     url = os.environ.get(_str(db, "database.url_env", "ESCALATIONS_DATABASE_URL") or "", "") or _str(
         db, "database.url", "sqlite:///var/escalations.db"
@@ -136,7 +148,31 @@ def _partnership(data: Mapping[str, Any], base: Path) -> PartnershipConfig:
                          default_port={"tls": 465, "starttls": 587, "none": 25}),
         templates_dir=_path(templates, "templates.dir", base, "templates"),
         directory=directory_from_config(data.get("directory", []), data.get("board", {})),
+        security=_security(_table(data, "security")),
         **_digest(_table(data, "digest")),
+    )
+
+
+REFUSED_TYPES = (".exe", ".com", ".bat", ".cmd", ".scr", ".js", ".vbs", ".ps1", ".jar", ".msi", ".hta",
+                 ".zip", ".7z", ".rar", ".gz", ".iso", ".docm", ".xlsm", ".html", ".htm")
+
+
+def _security(t: Mapping[str, Any]) -> SecurityConfig:
+    _only_known(t, "security.", {"trusted_authserv_ids", "require_authentication",
+                                 "max_replies_per_address_per_day", "max_attachment_bytes",
+                                 "refused_attachment_types"})
+    require = _bool(t, "security.require_authentication", False)
+    trusted = tuple(x.lower() for x in _str_list(t, "security.trusted_authserv_ids"))
+    if require and not trusted:
+        raise ConfigError("security.require_authentication",
+                          "needs security.trusted_authserv_ids: the receiving server whose results to trust")
+    types = t.get("refused_attachment_types")
+    return SecurityConfig(
+        trusted_authserv_ids=trusted, require_authentication=require,
+        max_replies_per_address_per_day=_int(t, "security.max_replies_per_address_per_day", 20, 0, 10_000),
+        max_attachment_bytes=_int(t, "security.max_attachment_bytes", 10_000_000, 1_000, 100_000_000),
+        refused_attachment_types=tuple(x.lower() for x in _str_list(t, "security.refused_attachment_types"))
+        if types is not None else REFUSED_TYPES,
     )
 
 
@@ -167,6 +203,9 @@ def _server(t: Mapping[str, Any], name: str, base: Path, default_port: Mapping[s
         return ServerConfig(kind=kind, path=_path(t, f"{name}.path", base, f"var/{name}"))
     security = _choice(t, f"{name}.security", "tls", SECURITY_CHOICES)
     allow_insecure = _bool(t, f"{name}.allow_insecure", False)
+    if security == "none" and (name == "inbox" or t.get("username")):
+        raise ConfigError(f"{name}.security", '"none" would send the password unencrypted, which the service '
+                          'never does; use "tls" or "starttls"')
     if security == "none" and not allow_insecure:
         raise ConfigError(f"{name}.security", '"none" sends everything unencrypted; use "tls" or "starttls", '
                           f"or set {name}.allow_insecure = true if you really mean it")

@@ -17,7 +17,7 @@ from sqlmodel import Session, or_, select
 
 from mailer.inbox import Inbox, Incoming
 from parser import ParsedMessage, parse_message
-from tracker import cases
+from tracker import authres, cases
 from tracker.cases import Context
 from tracker.db import transaction
 from tracker.models import Case, InboundMessage
@@ -46,11 +46,36 @@ def _outside_partners(ctx: Context, msg: ParsedMessage) -> bool:
     return not domain or not any(domain == d or domain.endswith("." + d) for d in domains)
 
 
+def _not_authenticated(ctx: Context, msg: ParsedMessage) -> str | None:
+    sec = ctx.partnership.security
+    if not sec.trusted_authserv_ids:
+        return None
+    verdict = authres.judge(msg.auth_results, sec.trusted_authserv_ids)
+    if verdict.trusted and not verdict.passed:
+        return verdict.reason
+    if not verdict.trusted and sec.require_authentication:
+        return verdict.reason
+    return None
+
+
+def _bad_attachment(ctx: Context, msg: ParsedMessage) -> str | None:
+    sec = ctx.partnership.security
+    for name, _ctype, size in msg.attachments:
+        lowered = (name or "").lower()
+        if size > sec.max_attachment_bytes or lowered.endswith(sec.refused_attachment_types):
+            return name or "(unnamed)"
+    return None
+
+
 RULES: tuple[tuple[str, Callable[[Context, ParsedMessage], bool], str], ...] = (
     ("own_mail", lambda c, m: m.own, "our own mail came back: never answered, to avoid loops"),
     ("bounce", lambda c, m: m.kind == "bounce", "a delivery failure report: never changes a case"),
     ("auto_reply", lambda c, m: m.kind == "auto_reply", "an automatic reply: never changes a case"),
     ("no_sender", lambda c, m: not m.sender, "no readable sender address"),
+    ("unauthenticated", lambda c, m: _not_authenticated(c, m) is not None,
+     "the receiving server could not confirm the sender (DMARC, or DKIM and SPF, did not pass)"),
+    ("attachment", lambda c, m: _bad_attachment(c, m) is not None,
+     "an attachment is too large or of a refused type; it was not opened"),
     ("outside_partners", _outside_partners,
      "sender is outside the partner agencies' domains: not opened, not answered"),
     ("invalid", lambda c, m: m.kind == "invalid", "neither an escalation nor a reply naming a case"),
@@ -134,7 +159,15 @@ def process(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str, it
         return _shunt(engine, make_ctx(), mailbox, item, sha, exc)
 
 
+def too_large(ctx: Context, raw: bytes) -> bool:
+    """Bigger than any honest escalation with its largest allowed attachment (base64 grows 4/3)."""
+    return len(raw) > ctx.partnership.security.max_attachment_bytes * 4 // 3 + 2_000_000
+
+
 def _record(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: str) -> str:
+    if too_large(ctx, item.raw):
+        return _quarantine_unread(engine, ctx, mailbox, item, sha, "too_large: the message is larger than "
+                                  "the attachment limit allows; it was not read")
     msg = parse_message(item.raw)
     with transaction(engine) as s:
         inbound = InboundMessage(mailbox=mailbox, source_key=item.key, message_id=msg.message_id, digest=sha,
@@ -151,10 +184,14 @@ def _record(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: 
 
 
 def _shunt(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: str, exc: Exception) -> str:
+    return _quarantine_unread(engine, ctx, mailbox, item, sha,
+                              f"error: could not be handled ({type(exc).__name__}); kept for a person to look at")
+
+
+def _quarantine_unread(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: str, reason: str) -> str:
     with transaction(engine) as s:
         s.add(InboundMessage(mailbox=mailbox, source_key=item.key, digest=sha, received_at=ctx.now,
-                             kind="error", disposition=QUARANTINE,
-                             reason=f"could not be handled ({type(exc).__name__}); kept for a person to look at"))
+                             kind="unread", disposition=QUARANTINE, reason=reason))
     return QUARANTINE
 
 
