@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import ssl
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol
@@ -119,16 +120,28 @@ class ImapInbox:
             self.client.subscribe_folder(folder)
         self._known_folders.add(folder)
 
-    def idle_wait(self, seconds: float) -> bool:
-        """Wait up to `seconds` for the server to announce new mail. True if something arrived."""
-        if not self.client.has_capability("IDLE"):
-            return False
+    def has_idle(self) -> bool:
+        return self.client.has_capability("IDLE")
+
+    def idle_wait(self, seconds: float, stop=lambda: False, slice_seconds: float = 1.0) -> bool:
+        """Hold IDLE up to `seconds` or until the server announces mail (True) or `stop()`.
+
+        IDLE is entered once and checked in short slices, so a stop request is seen within
+        `slice_seconds` without re-issuing the command."""
+        self.last_reached = time.monotonic()
         self.client.idle()
         try:
-            responses = self.client.idle_check(timeout=seconds)
+            end = time.monotonic() + seconds
+            while not stop() and time.monotonic() < end:
+                responses = self.client.idle_check(timeout=slice_seconds)
+                self.last_reached = time.monotonic()
+                if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
+                    return True
+                if any(r and r[0] == b"BYE" for r in responses):
+                    raise ConnectionError("the server ended the IDLE session")
+            return False
         finally:
             self.client.idle_done()
-        return any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1)
 
     def close(self) -> None:
         try:

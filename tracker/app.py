@@ -74,8 +74,20 @@ class App:
         inbox = self.partnership.inbox
         return {service.PROCESSED: inbox.processed_folder, service.QUARANTINE: inbox.quarantine_folder}
 
-    def ingest(self, inbox: Inbox) -> int:
-        return service.ingest(self.engine, self.context, inbox, self.folders())
+    def ingest(self, inbox: Inbox, should_stop=lambda: False) -> int:
+        return service.ingest(self.engine, self.context, inbox, self.folders(), should_stop)
+
+    def digest_catch_up(self) -> str | None:
+        """Queue the weekly digest if one is due and not yet queued; returns its week."""
+        from tracker import digest
+
+        with transaction(self.engine) as session:
+            return digest.catch_up(session, self.context())
+
+    def heartbeat(self, mailbox_reached: bool = False) -> None:
+        from tracker import status
+
+        status.beat(self, mailbox_reached=mailbox_reached)
 
     def sweep(self) -> list[str]:
         """Reminders and expired stages, by time; returns the case refs touched."""

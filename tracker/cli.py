@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the daemon; --once processes what is waiting, sends what is due, exits")
     p.add_argument("--once", action="store_true")
     sub.add_parser("check", help="validates config.toml and connects to every configured server")
+    sub.add_parser("status", help="is the daemon alive, when did it last reach the mailbox, what waits to be sent")
     p = sub.add_parser("parse", help="prints the JSON for one message, touching nothing")
     p.add_argument("file", metavar="FILE.eml")
     p = sub.add_parser("deadlines", help="prints each stage's due date-time as JSON")
@@ -45,7 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verify", action="store_true", help="check the record's hash chain")
     p.add_argument("--export", metavar="FILE", help="write the whole case record as an HTML document to file")
     p = sub.add_parser("digest", help="prints the weekly digest; --send mails it")
-    p.add_argument("--send", action="store_true")
+    p.add_argument("--week", metavar="YYYY-Www", help="another ISO week, e.g. 2026-W48 (default: this week so far; "
+                   "with --send, the last complete week)")
+    p.add_argument("--html", metavar="FILE", help="also write the HTML digest to FILE")
+    p.add_argument("--send", action="store_true", help="mail it to business support (a complete week, once)")
+    p = sub.add_parser("export", help="resolution records for the Board's annual report, as CSV")
+    p.add_argument("--csv", required=True, metavar="FILE")
+    p.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="closed on or after this date")
+    p.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="closed on or before this date")
     return ap
 
 

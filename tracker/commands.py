@@ -85,6 +85,14 @@ def cmd_check(args) -> int:
     return check(args.config)
 
 
+def cmd_status(args) -> int:
+    from tracker.status import report
+
+    healthy, line = report(_app(args))
+    print(line)
+    return 0 if healthy else 1
+
+
 def cmd_cases(args) -> int:
     from tracker.views import case_list
 
@@ -122,7 +130,60 @@ def cmd_case(args) -> int:
 
 
 def cmd_digest(args) -> int:
-    raise UsageError("the weekly digest is not built yet (issue: weekly digest and Board records)")
+    import asyncio
+    from datetime import timedelta
+
+    from tracker import digest
+    from tracker.db import transaction
+
+    app = _app(args)
+    p = app.partnership
+    now = app.clock()
+    today = p.calendar.local(now)
+    week = args.week or digest.week_of(today - timedelta(days=7) if args.send else today)
+    try:
+        digest.iso_week(week)
+        with Session(app.engine) as s:
+            d = digest.build_digest(s, p, week, now)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(digest.render_text(d, app.composer))
+    if args.html:
+        Path(args.html).write_text(digest.render_html(d, app.composer), encoding="utf-8")
+    if args.send:
+        try:
+            with transaction(app.engine) as s:
+                queued = digest.queue_digest(s, app.context(), week)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if not queued:
+            raise UsageError(f"the digest for {week} has already been sent")
+        sent = asyncio.run(app._send_all())
+        print(f"digest for {week} sent ({sent} mail(s))", file=sys.stderr)
+    return 0
+
+
+def _date(value: str | None, flag: str):
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{flag} {value!r} is not a date like 2026-04-01") from None
+
+
+def cmd_export(args) -> int:
+    from tracker import digest
+
+    app = _app(args)
+    start, end = _date(args.start, "--from"), _date(args.end, "--to")
+    with Session(app.engine) as s:
+        rows = digest.export_rows(s, app.partnership, start, end)
+    Path(args.csv).write_bytes(digest.resolution_csv(rows))
+    print(f"{len(rows)} resolution record(s) written to {args.csv}")
+    return 0
 
 
 def cmd_demo(args) -> int:

@@ -84,10 +84,17 @@ class PartnershipConfig:
 
 
 @dataclass(frozen=True)
+class DaemonConfig:
+    heartbeat_file: Path
+    sweep_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     database_url: str
     partnership: PartnershipConfig
+    daemon: DaemonConfig
     log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -106,17 +113,21 @@ def load_config(path: str | os.PathLike) -> Config:
 
 def config_from_dict(data: Mapping[str, Any], base: Path, path: Path | None = None) -> Config:
     _only_known(data, "", {"partnership", "policy", "calendar", "database", "inbox", "outgoing", "templates",
-                          "digest", "logging", "directory", "board", "security"})
+                          "digest", "logging", "directory", "board", "security", "daemon"})
     db = _table(data, "database")
     url = os.environ.get(_str(db, "database.url_env", "ESCALATIONS_DATABASE_URL") or "", "") or _str(
         db, "database.url", "sqlite:///var/escalations.db"
     )
     logging_ = _table(data, "logging")
     level = _choice(logging_, "logging.level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+    daemon = _table(data, "daemon")
+    _only_known(daemon, "daemon.", {"heartbeat_file", "sweep_seconds"})
     return Config(
         path=path or base / "config.toml",
         database_url=_resolve_sqlite(url, base),
         partnership=_partnership(data, base),
+        daemon=DaemonConfig(heartbeat_file=_path(daemon, "daemon.heartbeat_file", base, "var/heartbeat.json"),
+                            sweep_seconds=_float(daemon, "daemon.sweep_seconds", 60.0, 1.0, 3600.0)),
         log_level=level,
     )
 
@@ -200,7 +211,8 @@ def _server(t: Mapping[str, Any], name: str, base: Path, default_port: Mapping[s
     kinds = ("maildir", "imap") if name == "inbox" else ("maildir", "smtp")
     kind = _choice(t, f"{name}.kind", "maildir", kinds)
     if kind == "maildir":
-        return ServerConfig(kind=kind, path=_path(t, f"{name}.path", base, f"var/{name}"))
+        return ServerConfig(kind=kind, path=_path(t, f"{name}.path", base, f"var/{name}"),
+                            poll_seconds=_float(t, f"{name}.poll_seconds", 2.0, 0.01, 3600))
     security = _choice(t, f"{name}.security", "tls", SECURITY_CHOICES)
     allow_insecure = _bool(t, f"{name}.allow_insecure", False)
     if security == "none" and (name == "inbox" or t.get("username")):

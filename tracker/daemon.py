@@ -1,66 +1,186 @@
-"""The long-running service: wait for mail (IMAP IDLE where the server has it, else poll),
-handle it, send what is due; stop cleanly on SIGTERM after the message in hand."""
+"""The long-running service.
+
+Three things run side by side, all reading and writing through the database:
+- a mailbox watcher thread: holds IMAP IDLE (or polls where the server has none), handles
+  each new message in its own transaction, and wakes the sender; reconnects with
+  exponential backoff and jitter, and on reconnect handles whatever arrived meanwhile;
+- the sender task: drains the outbox over one reused SMTP connection when woken, and
+  retries temporary failures on a timer;
+- APScheduler (3.x, in this event loop): the deadline sweep every minute and the weekly
+  digest, with a catch-up at start for a digest missed while the service was down.
+SIGTERM finishes the message in hand, flushes what can be sent, and exits.
+"""
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import signal
+import threading
 import time
 
-from mailer.inbox import ImapInbox
-from tracker.app import App, open_inbox
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from mailer.inbox import ImapInbox, Inbox
+from tracker.app import App, open_inbox, open_transport
+from tracker.db import utcnow
 
 log = logging.getLogger(__name__)
 
-IDLE_RENEW_SECONDS = 25 * 60  # servers may drop IDLE after 29 minutes (RFC 2177)
+IDLE_RENEW_SECONDS = 25 * 60  # servers may drop IDLE after 29 minutes (RFC 2177 says re-issue)
+SENDER_RETRY_SECONDS = 5.0  # how often the sender looks for retries that have come due
+MAX_BACKOFF_SECONDS = 300.0
+
+
+def backoff(failures: int) -> float:
+    """Exponential with full jitter: many daemons never reconnect in step."""
+    return random.uniform(0.5, 1.0) * min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** min(failures, 10))
 
 
 class Daemon:
     def __init__(self, app: App):
         self.app = app
-        self.stopping = False
+        self.sweep_seconds = app.config.daemon.sweep_seconds
+        self.stopping = threading.Event()
+        self.connected = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    # --- entry points ----------------------------------------------------------------------
+    def run(self) -> None:
+        asyncio.run(self.main())
 
     def stop(self, *_args) -> None:
-        self.stopping = True
+        log.info("stopping: finishing the message in hand")
+        self.stopping.set()
+        self.wake_sender()
 
-    def run(self) -> None:
-        signal.signal(signal.SIGTERM, self.stop)
-        signal.signal(signal.SIGINT, self.stop)
-        failures = 0
-        while not self.stopping:
+    async def main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
             try:
-                self._serve()
-                failures = 0
-            except Exception as exc:  # noqa: BLE001 - reconnect on any connection trouble
-                failures += 1
-                delay = min(300, 2 ** min(failures, 8)) * random.uniform(0.5, 1.0)
-                log.warning("mailbox connection lost (%s); retrying in %.1f s", type(exc).__name__, delay)
-                self._sleep(delay)
-
-    def _serve(self) -> None:
-        inbox = open_inbox(self.app.partnership.inbox)
+                self._loop.add_signal_handler(sig, self.stop)
+            except (NotImplementedError, RuntimeError):  # not the main thread (tests)
+                pass
+        scheduler = self._scheduler()
+        scheduler.start()
+        watcher = threading.Thread(target=self.watch, name="mailbox-watcher", daemon=True)
+        watcher.start()
         try:
-            while not self.stopping:
-                self.app.ingest(inbox)
-                self._flush()
-                self._wait(inbox)
+            await self.send_loop()
         finally:
-            inbox.close()
-            self._flush()
+            scheduler.shutdown(wait=False)
+            await asyncio.to_thread(watcher.join, 30)
+            await self._flush_once()
 
-    def _flush(self) -> None:
-        import asyncio
+    # --- scheduling ------------------------------------------------------------------------
+    def _scheduler(self) -> AsyncIOScheduler:
+        """Triggers run on real time; the jobs read the app's clock for what is due."""
+        p = self.app.partnership
+        scheduler = AsyncIOScheduler(event_loop=self._loop, timezone=str(p.calendar.tz))
+        scheduler.add_job(self.sweep_job, IntervalTrigger(seconds=self.sweep_seconds), id="sweep",
+                          next_run_time=utcnow(), coalesce=True, max_instances=1)
+        days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        scheduler.add_job(self.digest_job, CronTrigger(day_of_week=days[p.digest_day], hour=p.digest_time.hour,
+                                                       minute=p.digest_time.minute, timezone=str(p.calendar.tz)),
+                          id="digest", coalesce=True, max_instances=1, misfire_grace_time=None)
+        scheduler.add_job(self.digest_job, id="digest-catch-up", next_run_time=utcnow())
+        scheduler.add_job(self.heartbeat_job, IntervalTrigger(seconds=15), id="heartbeat",
+                          next_run_time=utcnow(), coalesce=True, max_instances=1)
+        return scheduler
 
-        asyncio.run(self.app._send_all())
+    async def heartbeat_job(self) -> None:
+        await asyncio.to_thread(self.app.heartbeat, self.connected.is_set())
 
-    def _wait(self, inbox) -> None:
+    async def sweep_job(self) -> None:
+        touched = await asyncio.to_thread(self.app.sweep)
+        if touched:
+            self.wake_sender()
+
+    async def digest_job(self) -> None:
+        week = await asyncio.to_thread(self.app.digest_catch_up)
+        if week:
+            log.info("weekly digest queued for %s", week)
+            self.wake_sender()
+
+    # --- the mailbox watcher (a thread: imapclient blocks) ---------------------------------
+    def watch(self) -> None:
+        failures = 0
+        while not self.stopping.is_set():
+            try:
+                inbox = open_inbox(self.app.partnership.inbox)
+            except Exception as exc:  # noqa: BLE001 - any connection trouble: back off and retry
+                failures += 1
+                self._pause(backoff(failures), f"cannot reach the mailbox ({type(exc).__name__})")
+                continue
+            failures = 0
+            self.connected.set()
+            try:
+                self._serve(inbox)
+            except Exception as exc:  # noqa: BLE001
+                failures += 1
+                self._pause(backoff(failures), f"mailbox connection lost ({type(exc).__name__})")
+            finally:
+                self.connected.clear()
+                inbox.close()
+
+    def _serve(self, inbox: Inbox) -> None:
+        while not self.stopping.is_set():
+            if self.app.ingest(inbox, should_stop=self.stopping.is_set):
+                self.wake_sender()
+            self._wait_for_mail(inbox)
+
+    def _wait_for_mail(self, inbox: Inbox) -> None:
         poll = self.app.partnership.inbox.poll_seconds
-        if isinstance(inbox, ImapInbox) and inbox.client.has_capability("IDLE"):
-            inbox.idle_wait(min(poll, IDLE_RENEW_SECONDS))
+        if isinstance(inbox, ImapInbox) and inbox.has_idle():
+            inbox.idle_wait(IDLE_RENEW_SECONDS, stop=self.stopping.is_set)
         else:
-            self._sleep(poll)
+            self.stopping.wait(poll)
 
-    def _sleep(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while not self.stopping and time.monotonic() < end:
-            time.sleep(min(0.2, end - time.monotonic()))
+    def _pause(self, seconds: float, why: str) -> None:
+        log.warning("%s; retrying in %.1f s", why, seconds)
+        self.stopping.wait(seconds)
+
+    # --- the sender ------------------------------------------------------------------------
+    def wake_sender(self) -> None:
+        if self._loop is not None and self._wake is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def send_loop(self) -> None:
+        transport = open_transport(self.app.partnership.outgoing)
+        try:
+            while not self.stopping.is_set():
+                try:
+                    await asyncio.wait_for(self._wake.wait(), SENDER_RETRY_SECONDS)
+                except asyncio.TimeoutError:
+                    pass
+                self._wake.clear()
+                await self._send(transport)
+        finally:
+            await transport.close()
+
+    async def _send(self, transport) -> None:
+        try:
+            await self.app.flush(transport)
+        except Exception:  # noqa: BLE001 - the outbox keeps every row; try again on the next round
+            log.exception("sending failed; will retry")
+
+    async def _flush_once(self) -> None:
+        transport = open_transport(self.app.partnership.outgoing)
+        try:
+            await self._send(transport)
+        finally:
+            await transport.close()
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
+    """Small helper for callers that start a daemon in the background (tests, benchmarks)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

@@ -195,10 +195,14 @@ def _quarantine_unread(engine: sa.Engine, ctx: Context, mailbox: str, item: Inco
     return QUARANTINE
 
 
-def ingest(engine: sa.Engine, make_ctx: Callable[[], Context], inbox: Inbox, folders: dict[str, str]) -> int:
-    """Handle everything waiting in `inbox`; returns how many messages were moved."""
+def ingest(engine: sa.Engine, make_ctx: Callable[[], Context], inbox: Inbox, folders: dict[str, str],
+           should_stop: Callable[[], bool] = lambda: False) -> int:
+    """Handle everything waiting in `inbox`; returns how many messages were moved.
+    `should_stop` is asked between messages, so a stop finishes the message in hand."""
     moved = 0
     for item in inbox.pending():
+        if should_stop():
+            break
         disposition = process(engine, make_ctx, inbox.name, item)
         inbox.move(item.key, folders[disposition])
         with transaction(engine) as s:

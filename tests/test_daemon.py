@@ -1,0 +1,123 @@
+"""The daemon on the embedded default: mail handled as it arrives, the sweep and heartbeat
+run on their own, and a stop finishes cleanly with everything sent."""
+from __future__ import annotations
+
+import json
+import threading
+
+from sqlmodel import Session, select
+
+from tests.conftest import Harness, intake
+from tracker.config import config_from_dict
+from tracker.daemon import Daemon, backoff, wait_until
+from tracker.models import Case, OutboxMail
+from tracker.status import report
+
+
+def start(h: Harness) -> tuple[Daemon, threading.Thread]:
+    daemon = Daemon(h.app)
+    thread = threading.Thread(target=daemon.run, daemon=True)
+    thread.start()
+    return daemon, thread
+
+
+def sent_count(h: Harness, kinds=("confirmation", "notice")) -> int:
+    new = h.base / "sent" / "new"
+    return sum(len(list(new.glob(f"*-{k}.eml"))) for k in kinds) if new.exists() else 0
+
+
+def fast(tmp_path, clock) -> Harness:
+    h = Harness(tmp_path, clock, extra={"daemon": {"sweep_seconds": 1}})
+    # the Harness config has no poll setting: make the maildir inbox poll quickly
+    cfg = h.app.config
+    fast_inbox = type(cfg.partnership.inbox)(**{**cfg.partnership.inbox.__dict__, "poll_seconds": 0.05})
+    partnership = type(cfg.partnership)(**{**cfg.partnership.__dict__, "inbox": fast_inbox})
+    h.app.config = type(cfg)(**{**cfg.__dict__, "partnership": partnership})
+    return h
+
+
+def test_mail_is_handled_and_sent_while_the_daemon_runs(tmp_path, clock):
+    h = fast(tmp_path, clock)
+    daemon, thread = start(h)
+    try:
+        h.deliver(intake())
+        assert wait_until(lambda: sent_count(h) == 2, 20)
+        h.deliver(intake().replace(b"CH-1001-TEST", b"CH-1002-TEST"))
+        assert wait_until(lambda: sent_count(h) == 4, 20)
+    finally:
+        daemon.stop()
+        thread.join(30)
+    assert not thread.is_alive()
+    with Session(h.app.engine) as s:
+        assert len(s.exec(select(Case)).all()) == 2
+        assert all(o.status == "sent" for o in s.exec(select(OutboxMail)))
+
+
+def test_the_sweep_runs_by_itself(tmp_path, clock):
+    from datetime import timedelta
+
+    h = fast(tmp_path, clock)
+    h.deliver(intake())
+    h.run()
+    with Session(h.app.engine) as s:
+        due = s.exec(select(Case)).one().stage_due_at
+    clock.now = due + timedelta(minutes=1)
+    daemon, thread = start(h)
+    try:
+        assert wait_until(lambda: _stage(h) == "2", 20)
+    finally:
+        daemon.stop()
+        thread.join(30)
+
+
+def _stage(h: Harness) -> str:
+    with Session(h.app.engine) as s:
+        return s.exec(select(Case)).one().stage
+
+
+def test_heartbeat_and_status(tmp_path, clock):
+    h = fast(tmp_path, clock)
+    healthy, line = report(h.app)
+    assert not healthy and "not running" in line
+    daemon, thread = start(h)
+    try:
+        beat = h.app.config.daemon.heartbeat_file
+        assert wait_until(lambda: beat.exists() and json.loads(beat.read_text())["mailbox_reached_at"], 20)
+        healthy, line = report(h.app)
+        assert healthy and "alive" in line and "outbox pending 0" in line
+    finally:
+        daemon.stop()
+        thread.join(30)
+
+
+def test_stop_finishes_promptly_when_idle(tmp_path, clock):
+    h = fast(tmp_path, clock)
+    daemon, thread = start(h)
+    assert wait_until(daemon.connected.is_set, 20)
+    daemon.stop()
+    thread.join(15)
+    assert not thread.is_alive()
+
+
+def test_backoff_grows_with_jitter_and_is_capped():
+    first = [backoff(1) for _ in range(50)]
+    later = [backoff(20) for _ in range(50)]
+    assert all(0.5 <= b <= 1.0 for b in first)
+    assert all(150 <= b <= 300 for b in later) and len(set(later)) > 1
+
+
+def test_a_digest_missed_while_down_is_sent_at_start(tmp_path, clock):
+    h = fast(tmp_path, clock)
+    daemon, thread = start(h)
+    try:
+        assert wait_until(lambda: sent_count(h, ("digest",)) == 1, 20)
+    finally:
+        daemon.stop()
+        thread.join(30)
+    daemon, thread = start(h)  # a restart sends nothing twice
+    try:
+        assert wait_until(daemon.connected.is_set, 20)
+    finally:
+        daemon.stop()
+        thread.join(30)
+    assert sent_count(h, ("digest",)) == 1
