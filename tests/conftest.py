@@ -1,6 +1,7 @@
 """Shared helpers for unit tests of the service on the embedded default (no servers)."""
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.harness.fixtures import mailstack, postgres  # noqa: F401  (session fixtures for every test)
 from tracker.app import App
 from tracker.config import config_from_dict
 
@@ -66,7 +68,8 @@ def intake(risk: str = "no", sender: str = f"Casey Tester <{WORKER}>") -> bytes:
 class Harness:
     """The service on Maildirs and SQLite, driven one step at a time."""
 
-    def __init__(self, base: Path, clock: Clock, policy: str = "wolverhampton", extra: dict | None = None):
+    def __init__(self, base: Path, clock: Clock, policy: str = "wolverhampton", extra: dict | None = None,
+                 database_url: str | None = None):
         self.base, self.clock = base, clock
         cfg = config_from_dict({**(extra or {}),
             "partnership": {"id": "test", "address": "escalations@partnership.example.test",
@@ -75,7 +78,7 @@ class Harness:
                             "partner_domains": ["partnership.example.test", "council.example.test",
                                                 "health.example.test"]},
             "policy": {"preset": policy},
-            "database": {"url": f"sqlite:///{base / 'cases.db'}", "url_env": ""},
+            "database": {"url": database_url or f"sqlite:///{base / 'cases.db'}", "url_env": ""},
             "inbox": {"kind": "maildir", "path": str(base / "inbox")},
             "outgoing": {"kind": "maildir", "path": str(base / "sent")},
         }, base=base)
@@ -100,6 +103,17 @@ def clock():
     return Clock(datetime(2026, 11, 23, 10, 0, tzinfo=LONDON))
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """Each storage test runs on the embedded default and on the production database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cases.db'}"
+    server = request.getfixturevalue("postgres")
+    return server.new_database(f"t_{uuid.uuid4().hex[:12]}")
+
+
 @pytest.fixture
-def harness(tmp_path, clock):
-    return Harness(tmp_path, clock)
+def harness(tmp_path, clock, database_url):
+    h = Harness(tmp_path, clock, database_url=database_url)
+    yield h
+    h.app.engine.dispose()

@@ -2,6 +2,7 @@
 run on their own, and a stop finishes cleanly with everything sent."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 
@@ -14,8 +15,9 @@ from tracker.models import Case, OutboxMail
 from tracker.status import report
 
 
-def start(h: Harness) -> tuple[Daemon, threading.Thread]:
-    daemon = Daemon(h.app)
+def start(h: Harness, instance: str | None = None) -> tuple[Daemon, threading.Thread]:
+    """A daemon in a thread; `instance` names a second process sharing the database."""
+    daemon = Daemon(dataclasses.replace(h.app, instance=instance) if instance else h.app)
     thread = threading.Thread(target=daemon.run, daemon=True)
     thread.start()
     return daemon, thread
@@ -50,7 +52,8 @@ def test_mail_is_handled_and_sent_while_the_daemon_runs(tmp_path, clock):
     assert not thread.is_alive()
     with Session(h.app.engine) as s:
         assert len(s.exec(select(Case)).all()) == 2
-        assert all(o.status == "sent" for o in s.exec(select(OutboxMail)))
+        statuses = [(o.kind, o.status) for o in s.exec(select(OutboxMail))]
+        assert all(status == "sent" for _, status in statuses), statuses
 
 
 def test_the_sweep_runs_by_itself(tmp_path, clock):
@@ -121,3 +124,25 @@ def test_a_digest_missed_while_down_is_sent_at_start(tmp_path, clock):
         daemon.stop()
         thread.join(30)
     assert sent_count(h, ("digest",)) == 1
+
+
+def test_two_daemons_one_mailbox_the_standby_takes_over(tmp_path, clock):
+    h = fast(tmp_path, clock)
+    first, t1 = start(h)
+    assert wait_until(first.holds_lease.is_set, 20)
+    second, t2 = start(h, instance="second")  # same database, same mailbox
+    try:
+        h.deliver(intake())
+        assert wait_until(lambda: sent_count(h) == 2, 20)
+        assert not second.holds_lease.is_set()
+        first.stop()  # a clean stop releases the lease at once; a death lets it lapse (15 s)
+        t1.join(30)
+        assert wait_until(second.holds_lease.is_set, 20)
+        h.deliver(intake().replace(b"CH-1001-TEST", b"CH-1003-TEST"))
+        assert wait_until(lambda: sent_count(h) == 4, 20)
+    finally:
+        second.stop()
+        t2.join(30)
+    with Session(h.app.engine) as s:
+        assert len(s.exec(select(Case)).all()) == 2
+        assert len(s.exec(select(OutboxMail).where(OutboxMail.kind != "digest")).all()) == 4

@@ -190,7 +190,8 @@ def test_a_strangers_reply_reveals_nothing_and_records_nothing(harness):
         assert secret not in text
 
 
-def test_database_and_mail_stores_are_owner_only(harness):
+def test_database_and_mail_stores_are_owner_only(tmp_path, clock):
+    harness = Harness(tmp_path, clock)  # the SQLite file is the one on this machine's disk
     harness.deliver(intake())
     harness.run()
     for path in (harness.base / "cases.db", harness.base / "sent", harness.base / "sent" / "new",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Callable
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from mailer.compose import Composer
 from mailer.inbox import ImapInbox, Inbox, MaildirInbox
 from mailer.transport import MaildirTransport, SmtpTransport, Transport
-from tracker import outbox, service, sweep
+from tracker import cases, lease, outbox, service, sweep
 from tracker.cases import Context
 from tracker.config import Config, PartnershipConfig, ServerConfig
 from tracker.db import create_schema, make_engine, transaction, utcnow
@@ -52,6 +52,7 @@ class App:
     engine: sa.Engine
     composer: Composer
     clock: Callable[[], datetime] = utcnow
+    instance: str = field(default_factory=lease.instance_id)
 
     @classmethod
     def from_config(cls, config: Config, clock: Callable[[], datetime] = utcnow) -> "App":
@@ -95,7 +96,13 @@ class App:
             return sweep.sweep(session, self.context())
 
     async def flush(self, transport: Transport) -> int:
-        return await outbox.drain(self.engine, transport, self.partnership.address, self.clock())
+        return await outbox.drain(self.engine, transport, self.partnership.id, self.partnership.address,
+                                  self.clock(), instance=self.instance, on_failure=self.delivery_failed)
+
+    def delivery_failed(self, row_id: int, error: str) -> None:
+        """A 5xx for one recipient: recorded on the case, and business support is told."""
+        with transaction(self.engine) as session:
+            cases.delivery_failed(session, self.context(), row_id, error)
 
     def run_once(self) -> tuple[int, int]:
         """Process what is waiting, send what is due. Returns (messages handled, mails sent)."""

@@ -313,3 +313,21 @@ def _answer_stranger(session: Session, ctx: Context, msg: ParsedMessage, inbound
     values = {"partnership": ctx.partnership.name, "address": ctx.partnership.address, "ref": None}
     batch = [Letter("not_a_party", msg.sender, values, in_reply_to=msg.message_id, auto="auto-replied")]
     send(session, ctx, None, f"in{inbound_id}", batch, [])
+
+
+def delivery_failed(session: Session, ctx: Context, row_id: int, error: str) -> None:
+    """Record a permanent refusal on the case and tell business support (never about a
+    failed notice of a failure, which could loop)."""
+    row = session.get(OutboxMail, row_id)
+    if row is None or row.kind == "delivery_failed":
+        return
+    case = session.get(Case, row.case_id) if row.case_id else None
+    seq: int | str = f"fail{row_id}"
+    if case is not None:
+        seq = record.append(session, case, at=ctx.now, kind="delivery_failed", actor="service",
+                            summary=f"{row.kind} to {row.recipient} refused by the mail server").seq
+    values = {"partnership": ctx.partnership.name, "address": ctx.partnership.address,
+              "ref": case.ref if case else None, "kind": row.kind.replace("_", " "),
+              "recipient": row.recipient, "error": error[:300]}
+    batch = [Letter("delivery_failed", to, values) for to in ctx.partnership.business_support]
+    send(session, ctx, case, seq, batch, [case.thread_id] if case else [])

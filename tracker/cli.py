@@ -29,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="the daemon; --once processes what is waiting, sends what is due, exits")
     p.add_argument("--once", action="store_true")
     sub.add_parser("check", help="validates config.toml and connects to every configured server")
+    p = sub.add_parser("db", help="database schema: 'db upgrade' creates or upgrades it, 'db current' shows it")
+    p.add_argument("action", choices=("upgrade", "current"))
     sub.add_parser("status", help="is the daemon alive, when did it last reach the mailbox, what waits to be sent")
     p = sub.add_parser("parse", help="prints the JSON for one message, touching nothing")
     p.add_argument("file", metavar="FILE.eml")

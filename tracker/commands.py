@@ -85,6 +85,20 @@ def cmd_check(args) -> int:
     return check(args.config)
 
 
+def cmd_db(args) -> int:
+    from tracker import migrate
+    from tracker.config import load_config
+    from tracker.db import make_engine
+
+    engine = make_engine(load_config(args.config).database_url)
+    if args.action == "current":
+        print(f"schema {migrate.current(engine) or 'empty'} (newest {migrate.head()})")
+        return 0
+    before, after = migrate.upgrade(engine)
+    print(f"schema {before or 'empty'} -> {after}" if before != after else f"schema already at {after}")
+    return 0
+
+
 def cmd_status(args) -> int:
     from tracker.status import report
 

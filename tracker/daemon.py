@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from mailer.inbox import ImapInbox, Inbox
+from tracker import lease
 from tracker.app import App, open_inbox, open_transport
 from tracker.db import utcnow
 
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 IDLE_RENEW_SECONDS = 25 * 60  # servers may drop IDLE after 29 minutes (RFC 2177 says re-issue)
 SENDER_RETRY_SECONDS = 5.0  # how often the sender looks for retries that have come due
 MAX_BACKOFF_SECONDS = 300.0
+LEASE_RENEW_SECONDS = 5.0  # the lease lasts 15 s: a standby takes over within seconds of a death
+LEASE_RETRY_SECONDS = 3.0
 
 
 def backoff(failures: int) -> float:
@@ -45,6 +48,10 @@ class Daemon:
         self.sweep_seconds = app.config.daemon.sweep_seconds
         self.stopping = threading.Event()
         self.connected = threading.Event()
+        self.holds_lease = threading.Event()
+        self.lease_name = f"mailbox:{app.partnership.id}"
+        self._renewed = 0.0
+        self._jobs: list = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 
@@ -74,7 +81,12 @@ class Daemon:
         finally:
             scheduler.shutdown(wait=False)
             await asyncio.to_thread(watcher.join, 30)
-            await self._flush_once()
+            for job in self._jobs:  # work started from the watcher finishes before the last flush
+                await asyncio.wrap_future(job)
+            if self.holds_lease.is_set():
+                await self._flush_once()
+                lease.release(self.app.engine, self.lease_name, self.app.instance)
+                self.holds_lease.clear()
 
     # --- scheduling ------------------------------------------------------------------------
     def _scheduler(self) -> AsyncIOScheduler:
@@ -87,7 +99,6 @@ class Daemon:
         scheduler.add_job(self.digest_job, CronTrigger(day_of_week=days[p.digest_day], hour=p.digest_time.hour,
                                                        minute=p.digest_time.minute, timezone=str(p.calendar.tz)),
                           id="digest", coalesce=True, max_instances=1, misfire_grace_time=None)
-        scheduler.add_job(self.digest_job, id="digest-catch-up", next_run_time=utcnow())
         scheduler.add_job(self.heartbeat_job, IntervalTrigger(seconds=15), id="heartbeat",
                           next_run_time=utcnow(), coalesce=True, max_instances=1)
         return scheduler
@@ -96,11 +107,15 @@ class Daemon:
         await asyncio.to_thread(self.app.heartbeat, self.connected.is_set())
 
     async def sweep_job(self) -> None:
+        if not self.holds_lease.is_set():
+            return  # only the instance holding the mailbox decides deadlines: no double notices
         touched = await asyncio.to_thread(self.app.sweep)
         if touched:
             self.wake_sender()
 
     async def digest_job(self) -> None:
+        if not self.holds_lease.is_set():
+            return
         week = await asyncio.to_thread(self.app.digest_catch_up)
         if week:
             log.info("weekly digest queued for %s", week)
@@ -108,8 +123,13 @@ class Daemon:
 
     # --- the mailbox watcher (a thread: imapclient blocks) ---------------------------------
     def watch(self) -> None:
+        """Hold the partnership's mailbox lease, then serve the mailbox; wait as a standby
+        while another instance holds it."""
         failures = 0
         while not self.stopping.is_set():
+            if not self._hold_lease():
+                self.stopping.wait(LEASE_RETRY_SECONDS)
+                continue
             try:
                 inbox = open_inbox(self.app.partnership.inbox)
             except Exception as exc:  # noqa: BLE001 - any connection trouble: back off and retry
@@ -127,24 +147,55 @@ class Daemon:
                 self.connected.clear()
                 inbox.close()
 
+    def _hold_lease(self) -> bool:
+        """Take or renew the lease; on taking it over, reclaim mail the last holder left."""
+        had = self.holds_lease.is_set()
+        if lease.acquire(self.app.engine, self.lease_name, self.app.instance, utcnow()):
+            self._renewed = time.monotonic()
+            if not had:
+                lease.reclaim_unsent(self.app.engine, self.app.partnership.id)
+                self.holds_lease.set()
+                log.info("holding the mailbox for %s", self.app.partnership.id)
+                self._on_loop(self.digest_job)
+                self.wake_sender()
+            return True
+        if had:
+            log.warning("lost the mailbox lease to another instance; standing by")
+        self.holds_lease.clear()
+        return False
+
+    def _leave(self) -> bool:
+        """Asked between messages and every IDLE slice: stop, or lost the lease?"""
+        if self.stopping.is_set():
+            return True
+        if time.monotonic() - self._renewed >= LEASE_RENEW_SECONDS:
+            return not self._hold_lease()
+        return False
+
     def _serve(self, inbox: Inbox) -> None:
-        while not self.stopping.is_set():
-            if self.app.ingest(inbox, should_stop=self.stopping.is_set):
+        while not self._leave():
+            if self.app.ingest(inbox, should_stop=self._leave):
                 self.wake_sender()
             self._wait_for_mail(inbox)
 
     def _wait_for_mail(self, inbox: Inbox) -> None:
         poll = self.app.partnership.inbox.poll_seconds
         if isinstance(inbox, ImapInbox) and inbox.has_idle():
-            inbox.idle_wait(IDLE_RENEW_SECONDS, stop=self.stopping.is_set)
-        else:
-            self.stopping.wait(poll)
+            inbox.idle_wait(IDLE_RENEW_SECONDS, stop=self._leave)
+            return
+        end = time.monotonic() + poll
+        while not self._leave() and time.monotonic() < end:
+            self.stopping.wait(min(1.0, max(0.0, end - time.monotonic())))
 
     def _pause(self, seconds: float, why: str) -> None:
         log.warning("%s; retrying in %.1f s", why, seconds)
         self.stopping.wait(seconds)
 
     # --- the sender ------------------------------------------------------------------------
+    def _on_loop(self, job) -> None:
+        if self._loop is not None:
+            self._jobs.append(asyncio.run_coroutine_threadsafe(job(), self._loop))
+
     def wake_sender(self) -> None:
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
@@ -158,7 +209,8 @@ class Daemon:
                 except asyncio.TimeoutError:
                     pass
                 self._wake.clear()
-                await self._send(transport)
+                if self.holds_lease.is_set():
+                    await self._send(transport)
         finally:
             await transport.close()
 

@@ -77,9 +77,10 @@ def _sqlite_engine(url: str) -> sa.Engine:
 
 
 def create_schema(engine: sa.Engine) -> None:
-    from tracker import models  # noqa: F401  (registers the tables)
+    """Bring the schema to the newest version (Alembic migrations; idempotent)."""
+    from tracker import migrate
 
-    SQLModel.metadata.create_all(engine)
+    migrate.upgrade(engine)
 
 
 @contextmanager

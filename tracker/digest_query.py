@@ -53,7 +53,7 @@ def build_digest(session: Session, partnership, week: str, now: datetime, *, lat
         partnership=partnership.name, policy=partnership.policy.title, week=week, first_day=first,
         last_day=next_monday - timedelta(days=1), now=partnership.calendar.local(now), complete=now >= hi,
         scheduled_for=scheduled_for(partnership, week), late=late, **counts,
-        quarantined_outside=_quarantined(db, lo, hi), open_cases=listed,
+        quarantined_outside=_quarantined(db, partnership, lo, hi), open_cases=listed,
         open_unlisted=counts["open_now"] - len(listed),
         open_unlisted_overdue=counts["overdue_now"] - sum(c.overdue for c in listed),
         open_by_stage=_open_by_stage(db, partnership, mine, now),
@@ -168,9 +168,10 @@ def _flag_counts(db, mine, flag, recent, lo, hi) -> dict[str, int]:
     return {"policy_gaps": int(gaps), "debriefs": int(debriefs), "referred_in_week": int(referred)}
 
 
-def _quarantined(db, lo, hi) -> int:
-    """Mail from outside the partner domains in the week: a count only."""
-    q = sa.select(sa.func.count()).where(_I.reason.like("outside_partners%"), _between(_I.received_at, lo, hi))
+def _quarantined(db, partnership, lo, hi) -> int:
+    """Mail from outside the partner domains in the week, to this partnership: a count only."""
+    q = sa.select(sa.func.count()).where(_I.partnership == partnership.id, _I.reason.like("outside_partners%"),
+                                         _between(_I.received_at, lo, hi))
     return db.execute(q).scalar_one()
 
 

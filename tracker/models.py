@@ -92,6 +92,7 @@ class InboundMessage(SQLModel, table=True):
         sa.UniqueConstraint("mailbox", "digest"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
+    partnership: Optional[str] = Field(default=None, index=True)
     mailbox: str
     source_key: str  # "<uidvalidity>:<uid>" for IMAP, the file key for a Maildir
     message_id: Optional[str] = Field(default=None, index=True)
@@ -117,7 +118,9 @@ class OutboxMail(SQLModel, table=True):
     recipient: str
     message_id: str  # fixed at enqueue: a resend after a crash is recognisably the same mail
     raw: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
-    status: str = Field(default="pending", index=True)  # pending | sent | failed
+    status: str = Field(default="pending", index=True)  # pending | sending | sent | failed
+    claimed_by: Optional[str] = None  # the instance sending it now (several may share a database)
+    claimed_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
     attempts: int = 0
     created_at: datetime = Field(sa_column=utc_column())
     next_attempt_at: datetime = Field(sa_column=utc_column(index=True))
@@ -138,3 +141,11 @@ class DigestRun(SQLModel, table=True):
     partnership: str = Field(primary_key=True)
     week: str = Field(primary_key=True)  # "2026-W48"
     queued_at: datetime = Field(sa_column=utc_column())
+
+
+class Lease(SQLModel, table=True):
+    """Who holds a mailbox: one instance at a time; another takes over when it lapses."""
+
+    name: str = Field(primary_key=True)  # "mailbox:<partnership>"
+    holder: str
+    expires_at: datetime = Field(sa_column=utc_column())

@@ -70,32 +70,63 @@ def pending_count(engine: sa.Engine) -> int:
         return s.exec(select(sa.func.count()).select_from(OutboxMail).where(OutboxMail.status == "pending")).one()
 
 
-async def drain(engine: sa.Engine, transport: Transport, sender: str, now: datetime,
-                on_failure=None, limit: int = 1000) -> int:
-    """Send every pending mail that is due; returns how many were accepted."""
-    with Session(engine) as s:
-        due = list(s.exec(
-            select(OutboxMail.id, OutboxMail.recipient, OutboxMail.raw, OutboxMail.kind)
-            .where(OutboxMail.status == "pending", OutboxMail.next_attempt_at <= now)
-            .order_by(OutboxMail.id).limit(limit)
-        ))
+CLAIM_TIMEOUT = timedelta(minutes=10)  # a claim older than this belongs to a sender that died
+
+
+def claim(engine: sa.Engine, partnership: str, instance: str, now: datetime, limit: int) -> list[int]:
+    """Mark up to `limit` due rows of `partnership` as being sent by `instance`.
+
+    Rows are locked with FOR UPDATE SKIP LOCKED on PostgreSQL, and the UPDATE re-checks that
+    each row is still claimable, so two senders never take the same row (SQLite serialises
+    the UPDATE)."""
+    claimable = sa.or_(
+        sa.and_(OutboxMail.status == "pending", OutboxMail.next_attempt_at <= now),
+        sa.and_(OutboxMail.status == "sending", OutboxMail.claimed_at < now - CLAIM_TIMEOUT))
+    with transaction(engine) as s:
+        ids = list(s.exec(select(OutboxMail.id).where(OutboxMail.partnership == partnership, claimable)
+                          .order_by(OutboxMail.id).limit(limit).with_for_update(skip_locked=True)))
+        if not ids:
+            return []
+        taken = s.exec(sa.update(OutboxMail).where(OutboxMail.id.in_(ids), claimable)
+                       .values(status="sending", claimed_by=instance, claimed_at=now)
+                       .returning(OutboxMail.id))
+        return sorted(taken.scalars().all())
+
+
+async def drain(engine: sa.Engine, transport: Transport, partnership: str, sender: str, now: datetime,
+                instance: str = "local", on_failure=None, limit: int = 500) -> int:
+    """Send every due mail of `partnership`; returns how many the server accepted."""
     sent = 0
-    for row_id, recipient, raw, kind in due:
-        try:
-            await transport.send(raw, sender, [recipient], name=kind)
-        except TemporaryFailure as exc:
-            _retry_later(engine, row_id, str(exc), now)
-            log.warning("outbox %s: temporary failure, will retry", row_id)
-            break  # the server is unhappy: stop this round, keep order
-        except PermanentFailure as exc:
-            _mark(engine, row_id, "failed", str(exc), now)
-            log.error("outbox %s: refused permanently", row_id)
-            if on_failure:
-                on_failure(row_id, str(exc))
-            continue
-        _mark(engine, row_id, "sent", None, now)
-        sent += 1
+    while ids := claim(engine, partnership, instance, now, limit):
+        for i, row_id in enumerate(ids):
+            with Session(engine) as s:
+                recipient, raw, kind = s.exec(select(OutboxMail.recipient, OutboxMail.raw, OutboxMail.kind)
+                                              .where(OutboxMail.id == row_id)).one()
+            try:
+                await transport.send(raw, sender, [recipient], name=kind)
+            except TemporaryFailure as exc:
+                _retry_later(engine, row_id, str(exc), now)
+                _release(engine, ids[i + 1:])
+                log.warning("outbox %s: temporary failure, will retry", row_id)
+                return sent  # the server is unhappy: stop this round, keep order
+            except PermanentFailure as exc:
+                _mark(engine, row_id, "failed", str(exc), now)
+                log.error("outbox %s: refused permanently", row_id)
+                if on_failure:
+                    on_failure(row_id, str(exc))
+                continue
+            _mark(engine, row_id, "sent", None, now)
+            sent += 1
+        if len(ids) < limit:
+            break
     return sent
+
+
+def _release(engine: sa.Engine, ids: list[int]) -> None:
+    if ids:
+        with transaction(engine) as s:
+            s.exec(sa.update(OutboxMail).where(OutboxMail.id.in_(ids), OutboxMail.status == "sending")
+                   .values(status="pending", claimed_by=None, claimed_at=None))
 
 
 def _mark(engine: sa.Engine, row_id: int, status: str, error: str | None, now: datetime) -> None:
@@ -111,5 +142,6 @@ def _retry_later(engine: sa.Engine, row_id: int, error: str, now: datetime) -> N
         row = s.get(OutboxMail, row_id)
         row.attempts += 1
         row.last_error = error
+        row.status, row.claimed_by, row.claimed_at = "pending", None, None
         delay = min(timedelta(seconds=5 * 2 ** min(row.attempts, 12)), MAX_BACKOFF)
         row.next_attempt_at = now + delay * random.uniform(0.8, 1.2)

@@ -170,7 +170,8 @@ def _record(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: 
                                   "the attachment limit allows; it was not read")
     msg = parse_message(item.raw)
     with transaction(engine) as s:
-        inbound = InboundMessage(mailbox=mailbox, source_key=item.key, message_id=msg.message_id, digest=sha,
+        inbound = InboundMessage(partnership=ctx.partnership.id, mailbox=mailbox, source_key=item.key,
+                                 message_id=msg.message_id, digest=sha,
                                  received_at=ctx.now, kind=msg.kind, disposition="", reason="",
                                  sender=msg.sender)
         s.add(inbound)
@@ -190,7 +191,8 @@ def _shunt(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: s
 
 def _quarantine_unread(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: str, reason: str) -> str:
     with transaction(engine) as s:
-        s.add(InboundMessage(mailbox=mailbox, source_key=item.key, digest=sha, received_at=ctx.now,
+        s.add(InboundMessage(partnership=ctx.partnership.id, mailbox=mailbox, source_key=item.key, digest=sha,
+                             received_at=ctx.now,
                              kind="unread", disposition=QUARANTINE, reason=reason))
     return QUARANTINE
 

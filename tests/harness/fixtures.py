@@ -1,0 +1,100 @@
+"""Session fixtures for real servers: a Dovecot + Postfix mail stack and a PostgreSQL.
+
+Imported by tests/conftest.py so that any test can ask for them (the storage, lifecycle and
+digest tests run on PostgreSQL too). The servers need root and the Debian packages from
+scripts/install-system-packages.sh; when either is missing the fixtures FAIL (not skip) so a
+CI misconfiguration can't pass silently. Set ESCALATIONS_KEEP_TEST_DIRS=1 to keep the
+servers' directories (configs, mail, logs) after the session; they are kept anyway when a
+test failed, and their path is printed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness import mailstack as _mailstack
+from tests.harness import postgres as _postgres
+from tests.harness.mailstack import MailStack
+from tests.harness.postgres import Postgres
+
+PASSWORD = "secret"
+USERS = [
+    "intake@partnership.example.test",
+    "business@partnership.example.test",
+    "worker@council.example.test",
+    "manager@council.example.test",
+    "senior@council.example.test",
+    "other@health.example.test",
+    "othermanager@health.example.test",
+    "seniorhealth@health.example.test",
+    "director@health.example.test",
+    "stranger@elsewhere.example.test",
+]
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _require(problems: list[str], what: str) -> None:
+    if problems:
+        pytest.fail(
+            f"integration tests need {what}, which cannot run here: " + "; ".join(problems)
+            + ". Install the system packages with `sudo scripts/install-system-packages.sh` "
+            "and run the integration tests as root.",
+            pytrace=False,
+        )
+
+
+def _base_dir(prefix: str) -> Path:
+    # Not pytest's tmp_path: /tmp/pytest-of-root is 0700, and the daemons' unprivileged
+    # users (vmail, postfix, postgres) must be able to traverse into the base dir.
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    os.chmod(base, 0o755)
+    return base
+
+
+def _keep_or_remove(request: pytest.FixtureRequest, server, label: str) -> None:
+    if os.environ.get("ESCALATIONS_KEEP_TEST_DIRS") or request.session.testsfailed:
+        print(f"\n{label} files kept in {server.base}")
+    else:
+        server.remove()
+
+
+@pytest.fixture(scope="session")
+def mailstack(request: pytest.FixtureRequest) -> Iterator[MailStack]:
+    """A started Dovecot + Postfix shared by the session; call ``clear()`` to isolate tests."""
+    _require(_mailstack.missing_requirements(), "Dovecot and Postfix")
+    stack = MailStack(_base_dir("escalations-mailstack-"), USERS, password=PASSWORD)
+    try:
+        stack.start()
+    except BaseException:
+        stack.stop()
+        print(stack.tail_logs())
+        raise
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        _keep_or_remove(request, stack, "mail stack")
+
+
+@pytest.fixture(scope="session")
+def postgres(request: pytest.FixtureRequest) -> Iterator[Postgres]:
+    """A started PostgreSQL with an empty ``escalations`` database; ``new_database()`` per test."""
+    _require(_postgres.missing_requirements(), "PostgreSQL")
+    server = Postgres(_base_dir("escalations-postgres-"))
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        print(server.tail_logs())
+        raise
+    try:
+        yield server
+    finally:
+        server.stop()
+        _keep_or_remove(request, server, "PostgreSQL")
