@@ -78,6 +78,13 @@ class App:
     def ingest(self, inbox: Inbox, should_stop=lambda: False) -> int:
         return service.ingest(self.engine, self.context, inbox, self.folders(), should_stop)
 
+    def purge(self) -> list[str]:
+        """Apply the retention policy to closed cases; returns the refs purged."""
+        from tracker import retention
+
+        with transaction(self.engine) as session:
+            return retention.purge(session, self.context(), self.partnership.retention_days)
+
     def digest_catch_up(self) -> str | None:
         """Queue the weekly digest if one is due and not yet queued; returns its week."""
         from tracker import digest

@@ -8,20 +8,30 @@ import sqlalchemy as sa
 from tracker.errors import ConfigError
 
 
-def check(config_path: str) -> int:
-    from tracker.config import load_config
+def check(config_path: str, partnership: str | None = None) -> int:
+    """Every partnership of the deployment (or the one named), one line per check."""
+    from tracker.deployment import choose, load_deployment
 
     try:
-        config = load_config(config_path)
+        configs = load_deployment(config_path)
+        if partnership:
+            configs = [choose(configs, partnership)]
     except ConfigError as exc:
         print(f"config   FAIL  {exc}")
         return 1
-    print(f"config   ok    {config_path}: partnership {config.partnership.id}, policy {config.partnership.policy.name}")
+    ok = True
+    for config in configs:
+        ok = _check_one(config_path, config) and ok
+    return 0 if ok else 1
+
+
+def _check_one(config_path: str, config) -> bool:
+    print(f"config   ok    {config.path}: partnership {config.partnership.id}, policy {config.partnership.policy.name}")
     results = [_database(config.database_url), _inbox(config.partnership.inbox),
                _outgoing(config.partnership.outgoing)]
     for name, ok, detail in results:
         print(f"{name:<8} {'ok  ' if ok else 'FAIL'}  {detail}")
-    return 0 if all(ok for _, ok, _ in results) else 1
+    return all(ok for _, ok, _ in results)
 
 
 def _database(url: str) -> tuple[str, bool, str]:

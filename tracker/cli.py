@@ -22,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="escalations", description=(
         "Runs a safeguarding partnership's inter-agency escalation policy by email."))
     ap.add_argument("--config", default=default_config(),
-                    help="path to config.toml (default: $ESCALATIONS_CONFIG or ./config.toml)")
+                    help="path to config.toml or a deployment file (default: $ESCALATIONS_CONFIG or ./config.toml)")
+    ap.add_argument("--partnership", metavar="ID", help="which partnership, when the deployment serves several")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser("demo", help="the whole workflow on the embedded default (no servers), printing a timeline")
     p.add_argument("--dir", default="demo-output", help="where the demo keeps its database and mail (default: demo-output)")

@@ -11,11 +11,28 @@ from sqlmodel import Session, select
 from tracker.cli import UsageError
 
 
+def _configs(args):
+    from tracker.deployment import load_deployment
+
+    return load_deployment(args.config)
+
+
 def _app(args):
     from tracker.app import App
-    from tracker.config import load_config
+    from tracker.deployment import choose
 
-    return App.from_config(load_config(args.config))
+    return App.from_config(choose(_configs(args), args.partnership))
+
+
+def _apps(args) -> list:
+    """Every partnership of the deployment, or the one named with --partnership."""
+    from tracker.app import App
+    from tracker.deployment import choose
+
+    configs = _configs(args)
+    if args.partnership:
+        configs = [choose(configs, args.partnership)]
+    return [App.from_config(c) for c in configs]
 
 
 def cmd_parse(args) -> int:
@@ -68,42 +85,49 @@ def cmd_deadlines(args) -> int:
 
 
 def cmd_run(args) -> int:
-    app = _app(args)
-    if args.once:
-        handled, sent = app.run_once()
-        print(f"handled {handled} message(s), sent {sent} mail(s)")
-        return 0
-    from tracker.daemon import Daemon
+    from tracker.logs import configure
 
-    Daemon(app).run()
+    apps = _apps(args)
+    configure(apps[0].config.log_level)
+    if args.once:
+        for app in apps:
+            handled, sent = app.run_once()
+            print(f"{app.partnership.id}: handled {handled} message(s), sent {sent} mail(s)")
+        return 0
+    from tracker.runner import run_all
+
+    run_all(apps)
     return 0
 
 
 def cmd_check(args) -> int:
     from tracker.check import check
 
-    return check(args.config)
+    return check(args.config, args.partnership)
 
 
 def cmd_db(args) -> int:
     from tracker import migrate
-    from tracker.config import load_config
     from tracker.db import make_engine
 
-    engine = make_engine(load_config(args.config).database_url)
-    if args.action == "current":
-        print(f"schema {migrate.current(engine) or 'empty'} (newest {migrate.head()})")
-        return 0
-    before, after = migrate.upgrade(engine)
-    print(f"schema {before or 'empty'} -> {after}" if before != after else f"schema already at {after}")
+    for url in dict.fromkeys(c.database_url for c in _configs(args)):
+        engine = make_engine(url)
+        if args.action == "current":
+            print(f"schema {migrate.current(engine) or 'empty'} (newest {migrate.head()})")
+            continue
+        before, after = migrate.upgrade(engine)
+        print(f"schema {before or 'empty'} -> {after}" if before != after else f"schema already at {after}")
     return 0
 
 
 def cmd_status(args) -> int:
     from tracker.status import report
 
-    healthy, line = report(_app(args))
-    print(line)
+    healthy = True
+    for app in _apps(args):
+        ok, line = report(app)
+        print(f"{app.partnership.id}: {line}")
+        healthy = healthy and ok
     return 0 if healthy else 1
 
 

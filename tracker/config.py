@@ -75,6 +75,7 @@ class PartnershipConfig:
     templates_dir: Path
     directory: Any = None  # tracker.directory.Directory
     security: SecurityConfig = SecurityConfig()
+    retention_days: int = 730  # closed cases lose raw mail and free text after this; 0 keeps them
     digest_day: int = 0  # Monday; datetime.weekday() numbering
     digest_time: time = time(9, 0)  # in the partnership's time zone
 
@@ -113,7 +114,8 @@ def load_config(path: str | os.PathLike) -> Config:
 
 def config_from_dict(data: Mapping[str, Any], base: Path, path: Path | None = None) -> Config:
     _only_known(data, "", {"partnership", "policy", "calendar", "database", "inbox", "outgoing", "templates",
-                          "digest", "logging", "directory", "board", "security", "daemon"})
+                          "digest", "logging", "directory", "board", "security", "daemon",
+                          "retention"})
     db = _table(data, "database")
     url = os.environ.get(_str(db, "database.url_env", "ESCALATIONS_DATABASE_URL") or "", "") or _str(
         db, "database.url", "sqlite:///var/escalations.db"
@@ -160,6 +162,7 @@ def _partnership(data: Mapping[str, Any], base: Path) -> PartnershipConfig:
         templates_dir=_path(templates, "templates.dir", base, "templates"),
         directory=directory_from_config(data.get("directory", []), data.get("board", {})),
         security=_security(_table(data, "security")),
+        retention_days=_retention(_table(data, "retention")),
         **_digest(_table(data, "digest")),
     )
 
@@ -185,6 +188,11 @@ def _security(t: Mapping[str, Any]) -> SecurityConfig:
         refused_attachment_types=tuple(x.lower() for x in _str_list(t, "security.refused_attachment_types"))
         if types is not None else REFUSED_TYPES,
     )
+
+
+def _retention(t: Mapping[str, Any]) -> int:
+    _only_known(t, "retention.", {"closed_case_days"})
+    return _int(t, "retention.closed_case_days", 730, 0, 36_500)
 
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

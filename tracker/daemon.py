@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import signal
+import socket
 import threading
 import time
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -99,9 +102,17 @@ class Daemon:
         scheduler.add_job(self.digest_job, CronTrigger(day_of_week=days[p.digest_day], hour=p.digest_time.hour,
                                                        minute=p.digest_time.minute, timezone=str(p.calendar.tz)),
                           id="digest", coalesce=True, max_instances=1, misfire_grace_time=None)
+        scheduler.add_job(self.retention_job, CronTrigger(hour=3, minute=17, timezone=str(p.calendar.tz)),
+                          id="retention", coalesce=True, max_instances=1, misfire_grace_time=None)
         scheduler.add_job(self.heartbeat_job, IntervalTrigger(seconds=15), id="heartbeat",
                           next_run_time=utcnow(), coalesce=True, max_instances=1)
         return scheduler
+
+    async def retention_job(self) -> None:
+        if self.holds_lease.is_set():
+            purged = await asyncio.to_thread(self.app.purge)
+            if purged:
+                log.info("retention: purged %d closed case(s)", len(purged))
 
     async def heartbeat_job(self) -> None:
         await asyncio.to_thread(self.app.heartbeat, self.connected.is_set())
@@ -150,7 +161,7 @@ class Daemon:
     def _hold_lease(self) -> bool:
         """Take or renew the lease; on taking it over, reclaim mail the last holder left."""
         had = self.holds_lease.is_set()
-        if lease.acquire(self.app.engine, self.lease_name, self.app.instance, utcnow()):
+        if self._acquire():
             self._renewed = time.monotonic()
             if not had:
                 lease.reclaim_unsent(self.app.engine, self.app.partnership.id)
@@ -162,6 +173,20 @@ class Daemon:
         if had:
             log.warning("lost the mailbox lease to another instance; standing by")
         self.holds_lease.clear()
+        return False
+
+    def _acquire(self) -> bool:
+        """Take or renew the lease. A holder that died on this host (kill -9, a crash, the OOM
+        killer) is replaced at once rather than after its lease lapses: a restart by systemd
+        should not leave the mailbox unserved for the lease's lifetime."""
+        engine, name, me = self.app.engine, self.lease_name, self.app.instance
+        if lease.acquire(engine, name, me, utcnow()):
+            return True
+        holder = lease.holder(engine, name)
+        if holder and died_on_this_host(holder):
+            log.warning("the last holder of the mailbox died on this host; taking over now")
+            lease.release(engine, name, holder)  # deletes only that holder's row: races are safe
+            return lease.acquire(engine, name, me, utcnow())
         return False
 
     def _leave(self) -> bool:
@@ -226,6 +251,27 @@ class Daemon:
             await self._send(transport)
         finally:
             await transport.close()
+
+
+def died_on_this_host(holder: str) -> bool:
+    """True for an instance id of this host ("host:pid:nonce", see lease.instance_id) whose
+    process is gone. Anything else (another host, a live or unknown process) is left to
+    lapse: when in doubt, wait."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a zombie (killed, not yet reaped by its parent) is dead too
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+        return stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] in (b"Z", b"X")
+    except OSError:
+        return False
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:

@@ -47,7 +47,8 @@ class Case(SQLModel, table=True):
     debrief_requested: bool = False
     referred_to_board_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
     raiser_agency: Optional[str] = None  # denormalised for the digest's counts by agency
-    other_agency: Optional[str] = None  # Message-ID every mail of the case refers to, so clients thread them
+    other_agency: Optional[str] = None
+    purged_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))  # Message-ID every mail of the case refers to, so clients thread them
 
 
 class Party(SQLModel, table=True):
@@ -78,6 +79,8 @@ class Event(SQLModel, table=True):
     stage: str
     summary: str
     statement: Optional[str] = None
+    # sha256 of the statement: the chain covers this, so purging the words keeps it verifiable
+    statement_hash: Optional[str] = None
     inbound_id: Optional[int] = None
     outbox_id: Optional[int] = None
     prev_hash: str

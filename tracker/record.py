@@ -17,7 +17,25 @@ from tracker.models import Case, Event
 GENESIS = "0" * 64
 
 
+def statement_hash(statement: str | None) -> str | None:
+    return hashlib.sha256(statement.encode()).hexdigest() if statement is not None else None
+
+
 def _digest(prev_hash: str, case_ref: str, e: Event) -> str:
+    """Covers the statement through its hash, so retention can purge the words and the
+    chain still verifies; while the words are there, they must still match that hash."""
+    payload = json.dumps(
+        [case_ref, e.seq, e.at.isoformat(), e.kind, e.actor, e.stage, e.summary, e.statement_hash,
+         e.inbound_id, e.outbox_id],
+        ensure_ascii=False, separators=(",", ":"),
+    )
+    return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
+
+
+def _digest_before_0003(prev_hash: str, case_ref: str, e: Event) -> str | None:
+    """Entries written before migration 0003 hashed the statement's words themselves."""
+    if e.statement is None and e.statement_hash is not None:
+        return None  # purged: only the newer form can be checked
     payload = json.dumps(
         [case_ref, e.seq, e.at.isoformat(), e.kind, e.actor, e.stage, e.summary, e.statement,
          e.inbound_id, e.outbox_id],
@@ -32,7 +50,8 @@ def append(session: Session, case: Case, *, at: datetime, kind: str, actor: str,
     last = session.exec(select(Event).where(Event.case_id == case.id).order_by(Event.seq.desc())).first()
     prev = last.hash if last else GENESIS
     event = Event(case_id=case.id, seq=(last.seq + 1) if last else 1, at=at, kind=kind, actor=actor,
-                  stage=case.stage, summary=summary, statement=statement, inbound_id=inbound_id,
+                  stage=case.stage, summary=summary, statement=statement,
+                  statement_hash=statement_hash(statement), inbound_id=inbound_id,
                   outbox_id=outbox_id, prev_hash=prev, hash="")
     event.hash = _digest(prev, case.ref, event)
     session.add(event)
@@ -58,7 +77,9 @@ def verify(session: Session, case: Case) -> Verification:
     for expected_seq, e in enumerate(log, start=1):
         if e.seq != expected_seq:
             return Verification(False, len(log), f"entry {expected_seq} is missing (found {e.seq})")
-        if e.prev_hash != prev or _digest(prev, case.ref, e) != e.hash:
+        words_changed = e.statement is not None and statement_hash(e.statement) != e.statement_hash
+        if e.prev_hash != prev or words_changed or e.hash not in (_digest(prev, case.ref, e),
+                                                                  _digest_before_0003(prev, case.ref, e)):
             return Verification(False, len(log), f"entry {e.seq} ({e.kind}, {e.at.isoformat()}) was altered")
         prev = e.hash
     return Verification(True, len(log))

@@ -115,7 +115,7 @@ def handle(session: Session, ctx: Context, msg: ParsedMessage, inbound: InboundM
 def _reply(session: Session, ctx: Context, msg: ParsedMessage, inbound: InboundMessage) -> Outcome:
     case = session.exec(select(Case).where(Case.ref == msg.case_ref, Case.partnership == ctx.partnership.id)).first()
     if case is None:
-        _answer(session, ctx, msg, inbound, "not_a_party", {})
+        _answer(session, ctx, msg, inbound, "not_a_party", {"ref": None})  # not even echoed back
         return Outcome(PROCESSED, "reply naming an unknown case: sender told, nothing revealed")
     decision = cases.apply_reply(session, ctx, msg, case, inbound.id)
     if not decision.allowed and decision.outcome == "not_party":
