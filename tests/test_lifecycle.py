@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from sqlmodel import Session, select
 
 from tests.conftest import LONDON, MANAGER, OTHER, OTHER_MANAGER, WORKER, Harness, intake, mail
@@ -192,3 +194,28 @@ def test_resolution_confirmation_attaches_the_whole_record(harness):
     assert len(docs) == 1  # every party files the same record
     doc = docs.pop()
     assert "ESC-2026-0001" in doc and "assessment booked." in doc and "intact" in doc
+
+
+@pytest.mark.parametrize("policy", ["wolverhampton", "wiltshire", "essex", "west-sussex"])
+def test_every_preset_runs_from_intake_to_its_final_route_on_deadlines_alone(tmp_path, clock, policy):
+    """Nobody replies: each stage's deadline moves the case on, the raiser hears at every
+    stage, and the policy's final route is told once at the end."""
+    h = Harness(tmp_path, clock, policy=policy)
+    opened(h)
+    preset = h.app.partnership.policy
+    seen = [case(h).stage]
+    for _ in range(len(preset.stages) + 2):
+        pass_deadline(h)
+        seen.append(case(h).stage)
+    chain = [s.key for s in preset.stages]
+    # the case walks the chain in order until a stage's rule stops it (final, or "you may escalate")
+    walked = list(dict.fromkeys(seen))
+    assert walked == chain[:len(walked)]
+    stop = preset.stage(walked[-1])
+    assert stop.on_expiry in ("final", "notify_raiser") or preset.next_stage(stop.key) is None
+    mails = new_mail(h, 0)
+    feedback = [k for k, to in mails if to == WORKER and k in ("escalation_feedback", "may_escalate",
+                                                              "final_route_feedback")]
+    assert len(feedback) == len(walked)  # told at every move, and at the end
+    ends = [k for k, _ in mails if k in ("final_route", "may_escalate")]
+    assert len(ends) >= 1 and len([k for k in ends if k == "final_route"]) <= len(h.app.partnership.business_support)
