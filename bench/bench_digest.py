@@ -70,18 +70,28 @@ def cases(n: int, partnership, seed: int = 20261130) -> list[dict]:
     return rows
 
 
-def fill(engine, partnership, n: int) -> None:
+def fill(engine, partnership, n: int, chunk: int = 50_000) -> None:
     rows = cases(n, partnership)
     with engine.begin() as db:
-        db.execute(sa.insert(Case.__table__), rows)
-        ids = [r[0] for r in db.execute(sa.select(Case.__table__.c.id, Case.__table__.c.raised_at))]
-        events = [dict(case_id=cid, seq=k, at=NOW, kind=kind, actor="a", stage="1", summary="s",
-                       inbound_id=1 if kind in ("opened", "update") else None, prev_hash="p", hash="h")
-                  for cid in ids for k, kind in enumerate(("opened", "mail_out", "update", "resolved"), 1)]
-        db.execute(sa.insert(Event.__table__), events)
+        for i in range(0, len(rows), chunk):
+            db.execute(sa.insert(Case.__table__), rows[i:i + chunk])
+        ids = [r[0] for r in db.execute(sa.select(Case.__table__.c.id))]
+    for i in range(0, len(ids), chunk // 4):
+        with engine.begin() as db:
+            _events(db, ids[i:i + chunk // 4])
+    with engine.begin() as db:
         db.execute(sa.insert(InboundMessage.__table__), [dict(
             mailbox="INBOX", source_key=str(i), digest=str(i), received_at=NOW - timedelta(hours=i), kind="intake",
             disposition="quarantine", reason="outside_partners: x") for i in range(max(1, n // 20))])
+        if db.dialect.name == "postgresql":
+            db.exec_driver_sql("ANALYZE")
+
+
+def _events(db, ids) -> None:
+    events = [dict(case_id=cid, seq=k, at=NOW, kind=kind, actor="a", stage="1", summary="s",
+                   inbound_id=1 if kind in ("opened", "update") else None, prev_hash="p", hash="h")
+              for cid in ids for k, kind in enumerate(("opened", "mail_out", "update", "resolved"), 1)]
+    db.execute(sa.insert(Event.__table__), events)
 
 
 def timed(fn, repeat: int = 1) -> tuple[list[float], object]:
@@ -95,11 +105,26 @@ def timed(fn, repeat: int = 1) -> tuple[list[float], object]:
 
 
 def main(argv: list[str]) -> None:
+    """`bench_digest.py [N] [--postgres]`: --postgres starts a private PostgreSQL (the test
+    harness's) on loopback and runs the same measurements there."""
+    postgres = "--postgres" in argv
+    argv = [a for a in argv if a != "--postgres"]
     n = int(argv[1].replace(",", "").replace("_", "")) if len(argv) > 1 else 100_000
+    if not postgres:
+        return run(n, None)
+    from tests.harness.fixtures import _base_dir
+    from tests.harness.postgres import Postgres
+
+    with Postgres(_base_dir("bench-postgres-")) as server:
+        run(n, server.new_database("bench"))
+
+
+def run(n: int, url: str | None) -> None:
     base = Path(tempfile.mkdtemp(prefix="bench-digest-"))
+    url = url or f"sqlite:///{base / 'bench.db'}"
     cfg = config_from_dict({"partnership": {"id": "bench", "business_support": ["business@partnership.example.test"]},
                             "policy": {"preset": "wolverhampton"},
-                            "database": {"url": f"sqlite:///{base / 'bench.db'}", "url_env": ""},
+                            "database": {"url": url, "url_env": ""},
                             "inbox": {"path": str(base / "in")}, "outgoing": {"path": str(base / "out")}}, base=base)
     p, engine, composer = cfg.partnership, make_engine(cfg.database_url), Composer([SHIPPED])
     create_schema(engine)
@@ -128,7 +153,9 @@ def main(argv: list[str]) -> None:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
     print(f"command: {shlex.join(sys.orig_argv)}")
-    print(f"python {platform.python_version()} on {platform.machine()}, SQLite {sqlite3.sqlite_version}, "
+    database = f"SQLite {sqlite3.sqlite_version}" if url.startswith("sqlite") else \
+        "PostgreSQL " + engine.dialect.server_version_info.__str__()
+    print(f"python {platform.python_version()} on {platform.machine()}, {database}, "
           f"{n:,} cases ({digest.open_now:,} open, {len(digest.records):,} closed in {WEEK}, "
           f"{len(loaded):,} loaded by the naive floor); filled in {filled:.1f} s")
     for label, secs in (("build_digest, best of 5", min(warm)), ("build_digest, first (cold) run", cold[0]),
@@ -141,7 +168,8 @@ def main(argv: list[str]) -> None:
     print(f"{'peak RSS of the whole run':<52} {rss:9.1f} MiB (getrusage, includes the fill and contrast)")
     print("(the last line: extra indexes on (partnership, raised_at|closed_at), not in the model; "
           "SQLite without ANALYZE walks them for every partnership = ?, so they are not proposed)")
-    print(f"aim: under 2 s for 100,000 cases -> {'met' if min(warm) < 2 else 'NOT met'}")
+    if n <= 100_000:
+        print(f"aim: under 2 s for 100,000 cases -> {'met' if min(warm) < 2 else 'NOT met'}")
 
 
 if __name__ == "__main__":

@@ -119,9 +119,9 @@ class App:
         finally:
             inbox.close()
         self.sweep()
-        return handled, asyncio.run(self._send_all())
+        return handled, asyncio.run(self.send_all())
 
-    async def _send_all(self) -> int:
+    async def send_all(self) -> int:
         transport = open_transport(self.partnership.outgoing)
         try:
             return await self.flush(transport)

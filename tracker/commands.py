@@ -196,7 +196,7 @@ def cmd_digest(args) -> int:
             raise UsageError(str(exc)) from None
         if not queued:
             raise UsageError(f"the digest for {week} has already been sent")
-        sent = asyncio.run(app._send_all())
+        sent = asyncio.run(app.send_all())
         print(f"digest for {week} sent ({sent} mail(s))", file=sys.stderr)
     return 0
 

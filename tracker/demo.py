@@ -114,7 +114,7 @@ class Demo:
         self.now += timedelta(minutes=minutes)
         self.app.ingest(self.app_inbox)
         self.app.sweep()
-        asyncio.run(self.app._send_all())
+        asyncio.run(self.app.send_all())
         self._report()
 
     def _report(self) -> None:
