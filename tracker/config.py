@@ -100,16 +100,20 @@ class Config:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
-def load_config(path: str | os.PathLike) -> Config:
-    """Read and validate `path`; raises ConfigError naming the key on any bad value."""
-    path = Path(path)
+def read_toml(path: Path) -> dict[str, Any]:
+    """The parsed file, or a ConfigError a person can act on."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError("(file)", f"no config file at {path}; copy config.toml from the project") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("(file)", f"not valid TOML: {exc}") from None
-    return config_from_dict(data, base=path.resolve().parent, path=path)
+        raise ConfigError("(file)", f"{path} is not valid TOML: {exc}") from None
+
+
+def load_config(path: str | os.PathLike) -> Config:
+    """Read and validate `path`; raises ConfigError naming the key on any bad value."""
+    path = Path(path)
+    return config_from_dict(read_toml(path), base=path.resolve().parent, path=path)
 
 
 def config_from_dict(data: Mapping[str, Any], base: Path, path: Path | None = None) -> Config:

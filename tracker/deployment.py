@@ -12,21 +12,15 @@ digest is keyed by the partnership's id, so nothing crosses between them.
 """
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
-from tracker.config import Config, load_config
+from tracker.config import Config, load_config, read_toml
 from tracker.errors import ConfigError
 
 
 def load_deployment(path: str | Path) -> list[Config]:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("(file)", f"no config file at {path}; copy config.toml from the project") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("(file)", f"not valid TOML: {exc}") from None
+    data = read_toml(path)
     if "deployment" not in data:
         return [load_config(path)]
     extra = set(data) - {"deployment"}
