@@ -146,3 +146,29 @@ def test_mail_from_a_stranger_is_quarantined_and_not_answered(stack, tmp_path, m
         assert s.exec(select(Case)).all() == []
         assert "outside_partners" in s.exec(select(InboundMessage)).one().reason
     assert stack.messages(stranger) == []
+
+
+def test_the_mailbox_over_imap_starttls(stack, tmp_path, monkeypatch):
+    cfg = service_config(stack, tmp_path, monkeypatch)
+    inbox = cfg.partnership.inbox
+    starttls = type(inbox)(**{**inbox.__dict__, "security": "starttls", "port": stack.imap_port})
+    partnership = type(cfg.partnership)(**{**cfg.partnership.__dict__, "inbox": starttls})
+    app = App.from_config(type(cfg)(**{**cfg.__dict__, "partnership": partnership}))
+    stack.send(intake_mail(), WORKER, [INTAKE])
+    stack.wait_for(INTAKE, 1)
+    assert app.run_once() == (1, 2)
+    assert len(stack.messages(INTAKE, "Processed")) == 1
+
+
+def test_a_server_certificate_from_an_unknown_ca_is_refused(stack, tmp_path, monkeypatch):
+    import ssl
+
+    import pytest
+
+    cfg = service_config(stack, tmp_path, monkeypatch)
+    inbox = cfg.partnership.inbox
+    system_store = type(inbox)(**{**inbox.__dict__, "ca_file": None})
+    partnership = type(cfg.partnership)(**{**cfg.partnership.__dict__, "inbox": system_store})
+    app = App.from_config(type(cfg)(**{**cfg.__dict__, "partnership": partnership}))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        app.run_once()
