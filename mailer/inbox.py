@@ -8,6 +8,7 @@ for IMAP, the file name for a Maildir.
 from __future__ import annotations
 
 import os
+import select
 import ssl
 import time
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Iterator, Protocol
 from imapclient import IMAPClient
 
 FETCH_BATCH = 200
+_RDHUP = getattr(select, "POLLRDHUP", 0)  # Linux: the peer closed its side
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Inbox(Protocol):
 
     def pending(self) -> Iterator[Incoming]: ...
     def move(self, key: str, folder: str) -> None: ...
+    def move_many(self, keys: list[str], folder: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -55,6 +58,10 @@ class MaildirInbox:
         target = self.path / f".{folder}"
         make_maildir(target)
         (self.path / key).rename(target / key)
+
+    def move_many(self, keys: list[str], folder: str) -> None:
+        for key in keys:
+            self.move(key, folder)
 
     def close(self) -> None:
         pass
@@ -101,16 +108,20 @@ class ImapInbox:
                     yield Incoming(f"{self.uidvalidity}:{uid}", bytes(data[b"BODY[]"]))
 
     def move(self, key: str, folder: str) -> None:
-        validity, uid = key.split(":", 1)
-        if int(validity) != self.uidvalidity:
-            return  # the mailbox was rebuilt; the message will be seen again and recognised by digest
+        self.move_many([key], folder)
+
+    def move_many(self, keys: list[str], folder: str) -> None:
+        """One UID MOVE for many messages: a round trip per batch, not per message."""
+        uids = [int(uid) for validity, uid in (k.split(":", 1) for k in keys) if int(validity) == self.uidvalidity]
+        if not uids:
+            return  # the mailbox was rebuilt; the messages will be seen again and recognised by digest
         self._ensure(folder)
         if self.client.has_capability("MOVE"):
-            self.client.move([int(uid)], folder)
+            self.client.move(uids, folder)
         else:
-            self.client.copy([int(uid)], folder)
-            self.client.delete_messages([int(uid)])
-            self.client.uid_expunge([int(uid)]) if self.client.has_capability("UIDPLUS") else self.client.expunge()
+            self.client.copy(uids, folder)
+            self.client.delete_messages(uids)
+            self.client.uid_expunge(uids) if self.client.has_capability("UIDPLUS") else self.client.expunge()
 
     def _ensure(self, folder: str) -> None:
         if folder in self._known_folders:
@@ -134,6 +145,8 @@ class ImapInbox:
             end = time.monotonic() + seconds
             while not stop() and time.monotonic() < end:
                 responses = self.client.idle_check(timeout=slice_seconds)
+                if not responses and self._hung_up():
+                    raise ConnectionError("the server closed the connection during IDLE")
                 self.last_reached = time.monotonic()
                 if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
                     return True
@@ -142,6 +155,13 @@ class ImapInbox:
             return False
         finally:
             self.client.idle_done()
+
+    def _hung_up(self) -> bool:
+        """imapclient's idle_check swallows an EOF and returns nothing, as if the slice had
+        passed quietly (a restarted server would make IDLE spin); ask the socket itself."""
+        poller = select.poll()
+        poller.register(self.client.socket().fileno(), select.POLLIN | _RDHUP)
+        return any(ev & (_RDHUP | select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, ev in poller.poll(0))
 
     def close(self) -> None:
         try:

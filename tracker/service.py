@@ -200,15 +200,33 @@ def _quarantine_unread(engine: sa.Engine, ctx: Context, mailbox: str, item: Inco
 def ingest(engine: sa.Engine, make_ctx: Callable[[], Context], inbox: Inbox, folders: dict[str, str],
            should_stop: Callable[[], bool] = lambda: False) -> int:
     """Handle everything waiting in `inbox`; returns how many messages were moved.
-    `should_stop` is asked between messages, so a stop finishes the message in hand."""
+    `should_stop` is asked between messages, so a stop finishes the message in hand.
+
+    Messages are moved in batches of up to MOVE_BATCH, each batch only after every
+    transaction that recorded its messages has committed: a death before the move leaves
+    them in the inbox, to be recognised and only moved on the next run."""
     moved = 0
+    done: dict[str, list[str]] = {}
     for item in inbox.pending():
         if should_stop():
             break
-        disposition = process(engine, make_ctx, inbox.name, item)
-        inbox.move(item.key, folders[disposition])
+        done.setdefault(folders[process(engine, make_ctx, inbox.name, item)], []).append(item.key)
+        if sum(map(len, done.values())) >= MOVE_BATCH:
+            moved += _file_away(engine, inbox, done)
+    return moved + _file_away(engine, inbox, done)
+
+
+MOVE_BATCH = 50
+
+
+def _file_away(engine: sa.Engine, inbox: Inbox, done: dict[str, list[str]]) -> int:
+    """Move the recorded messages (one command per folder), note them moved; empties `done`."""
+    keys = [key for folder, batch in done.items() for key in batch]
+    for folder, batch in done.items():
+        inbox.move_many(batch, folder)
+    done.clear()
+    if keys:
         with transaction(engine) as s:
             s.exec(sa.update(InboundMessage).where(InboundMessage.mailbox == inbox.name,
-                                                   InboundMessage.source_key == item.key).values(moved=True))
-        moved += 1
-    return moved
+                                                   InboundMessage.source_key.in_(keys)).values(moved=True))
+    return len(keys)
