@@ -1,0 +1,64 @@
+"""Benchmark: what the daemon costs while it holds IDLE and nothing arrives.
+
+Usage: python bench/bench_idle.py [SECONDS]     (default 300)
+
+Starts the daemon against a private Dovecot + Postfix, waits until it holds the mailbox
+and has settled, then samples its resident memory (VmRSS) and CPU time (utime + stime from
+/proc) once a second for SECONDS. The floor is zero: a process blocked in IDLE need not
+wake at all; the daemon wakes each second to look for a stop request, renews its lease
+every 5 s, writes its heartbeat every 15 s and runs the deadline sweep every minute.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.stack import DaemonProcess, command_line, db_scalar, mail_stack, upgrade_db, wait_until, write_config  # noqa: E402
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rfind(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main(seconds: float) -> None:
+    print(f"$ {command_line()}")
+    with mail_stack() as stack, tempfile.TemporaryDirectory() as tmp:
+        config = write_config(stack, Path(tmp))
+        upgrade_db(stack, config)
+        daemon = DaemonProcess(stack, config).start()
+        try:
+            db = Path(tmp) / "cases.db"
+            assert wait_until(lambda: db_scalar(db, "SELECT count(*) FROM lease") == 1, 60), daemon.log_tail()
+            time.sleep(5)  # start-up work (first sweep, digest catch-up) is not idling
+            rss, cpu0, t0 = [], cpu_seconds(daemon.pid), time.monotonic()
+            while time.monotonic() - t0 < seconds:
+                rss.append(rss_mib(daemon.pid))
+                time.sleep(1)
+            cpu, wall = cpu_seconds(daemon.pid) - cpu0, time.monotonic() - t0
+            assert daemon.running(), daemon.log_tail()
+        finally:
+            daemon.stop()
+    print(f"idle for {wall:.0f} s holding IMAP IDLE, nothing arriving ({len(rss)} samples)")
+    print(f"resident memory: start {rss[0]:.1f} MiB, end {rss[-1]:.1f} MiB, max {max(rss):.1f} MiB")
+    print(f"CPU: {cpu:.2f} s over {wall:.0f} s = {cpu / wall:.2%} of one core "
+          f"({cpu / wall * 60 * 1000:.0f} ms per minute); floor 0")
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 300)
