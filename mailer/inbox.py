@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Iterator, Protocol
 
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
+
+from mailer.oauth import TokenProvider, sign_in
 
 FETCH_BATCH = 200
 _RDHUP = getattr(select, "POLLRDHUP", 0)  # Linux: the peer closed its side
@@ -77,7 +80,8 @@ def make_maildir(path: Path) -> None:
 class ImapInbox:
     """One IMAP folder over TLS (IMAPS or STARTTLS), certificate checked."""
 
-    def __init__(self, host: str, port: int, username: str, password: str, *, security: str = "tls",
+    def __init__(self, host: str, port: int, username: str, password: str | None = None, *,
+                 tokens: TokenProvider | None = None, security: str = "tls",
                  ssl_context: ssl.SSLContext | None = None, folder: str = "INBOX", timeout: float = 30):
         self.folder = folder
         self.name = f"imap:{username}@{host}:{port}/{folder}"
@@ -88,9 +92,21 @@ class ImapInbox:
             self.client = IMAPClient(host, port=port, ssl=False, timeout=timeout)
             if security == "starttls":
                 self.client.starttls(context)
-        self.client.login(username, password)
+        try:
+            self._sign_in(username, password, tokens)
+        except BaseException:
+            self.client.shutdown()
+            raise
         self._known_folders: set[str] = set()
         self.uidvalidity = self._select()
+
+    def _sign_in(self, username: str, password: str | None, tokens: TokenProvider | None) -> None:
+        """LOGIN with the password, or AUTHENTICATE XOAUTH2 as `username` (for Exchange, the
+        shared mailbox) with a token; a refused token gets one refresh and one retry."""
+        if tokens is None:
+            self.client.login(username, password)
+        else:
+            sign_in(tokens, lambda token: self.client.oauth2_login(username, token), refused=(LoginError,))
 
     def _select(self) -> int:
         info = self.client.select_folder(self.folder)

@@ -14,6 +14,7 @@ from typing import Protocol
 import aiosmtplib
 
 from mailer.inbox import make_maildir
+from mailer.oauth import SignInRefused, TokenError, TokenProvider, async_sign_in
 
 
 class TemporaryFailure(Exception):
@@ -53,11 +54,12 @@ class SmtpTransport:
     """One reused SMTP connection; reconnects when the server has dropped it."""
 
     def __init__(self, host: str, port: int, *, security: str = "starttls", username: str = "",
-                 password: str | None = None, ssl_context: ssl.SSLContext | None = None, timeout: float = 30):
+                 password: str | None = None, tokens: TokenProvider | None = None,
+                 ssl_context: ssl.SSLContext | None = None, timeout: float = 30):
         if username and security == "none":
             raise ValueError("refusing to send a password over an unencrypted SMTP connection")
         self.host, self.port, self.security = host, port, security
-        self.username, self.password = username, password
+        self.username, self.password, self.tokens = username, password, tokens
         self.context = ssl_context or ssl.create_default_context()
         self.timeout = timeout
         self._smtp: aiosmtplib.SMTP | None = None
@@ -71,9 +73,23 @@ class SmtpTransport:
         )
         await smtp.connect()
         if self.username:
-            await smtp.login(self.username, self.password or "")
+            await self._sign_in(smtp)
         self._smtp = smtp
         return smtp
+
+    async def _sign_in(self, smtp: aiosmtplib.SMTP) -> None:
+        """AUTH with the password, or XOAUTH2 as `username` with a token (a refused token gets
+        one refresh and one retry). A refusal is temporary for the mail: it waits in the
+        outbox while someone puts the sign-in right, and no recipient is told it failed."""
+        try:
+            if self.tokens is None:
+                await smtp.login(self.username, self.password or "")
+            else:
+                await async_sign_in(self.tokens, lambda token: smtp.auth_xoauth2(self.username, token),
+                                    refused=(aiosmtplib.SMTPAuthenticationError,))
+        except (aiosmtplib.SMTPAuthenticationError, TokenError, SignInRefused) as exc:
+            smtp.close()
+            raise TemporaryFailure(f"sign-in as {self.username} failed: {exc}") from exc
 
     async def send(self, raw: bytes, sender: str, recipients: list[str], name: str = "") -> None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -11,12 +12,13 @@ from typing import Callable
 
 import sqlalchemy as sa
 
+from mailer import oauth
 from mailer.compose import Composer
 from mailer.inbox import ImapInbox, Inbox, MaildirInbox
 from mailer.transport import MaildirTransport, SmtpTransport, Transport
 from tracker import cases, lease, outbox, service, sweep
 from tracker.cases import Context
-from tracker.config import Config, PartnershipConfig, ServerConfig
+from tracker.config import Config, OAuth2Config, PartnershipConfig, ServerConfig
 from tracker.db import create_schema, make_engine, transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -29,9 +31,61 @@ def tls_context(server: ServerConfig) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(server.ca_file) if server.ca_file else None)
 
 
+_token_providers: dict[OAuth2Config, oauth.TokenProvider] = {}
+_token_providers_lock = threading.Lock()
+
+
+def token_provider(cfg: OAuth2Config) -> oauth.TokenProvider:
+    """The process's one token cache per app registration: tokens outlive connections, and
+    an inbox and an outgoing server signed in by the same app share one token."""
+    with _token_providers_lock:
+        if cfg not in _token_providers:
+            _token_providers[cfg] = oauth.TokenProvider(_ConfiguredGrant(cfg))
+        return _token_providers[cfg]
+
+
+class _ConfiguredGrant:
+    """Reads the secrets and builds the grant at the first sign-in, so a missing secret is a
+    TokenError there (the outbox keeps the mail, `check` shows it), not a crash at wiring."""
+
+    def __init__(self, cfg: OAuth2Config):
+        self.cfg, self.describe, self._grant = cfg, cfg.describe, None
+
+    def fetch(self) -> oauth.Token:
+        if self._grant is None:
+            self._grant = _grant(self.cfg)
+        return self._grant.fetch()
+
+
+def _grant(cfg: OAuth2Config) -> oauth.Grant:
+    session = oauth.https_session(cfg.ca_file)
+    secret = cfg.client_secret()
+    if cfg.provider == "google":
+        return oauth.GoogleRefreshToken(
+            cfg.client_id, _needed(secret, "client secret", cfg.client_secret_env),
+            _needed(cfg.refresh_token(), "refresh token", cfg.refresh_token_env),
+            token_url=cfg.endpoint, scopes=cfg.scopes, session=session)
+    if cfg.certificate_env or cfg.certificate_file:
+        credential = oauth.certificate_credential(_needed(cfg.certificate(), "certificate", cfg.certificate_env))
+    else:
+        credential = _needed(secret, "client secret", cfg.client_secret_env)
+    return oauth.MicrosoftClientCredentials(cfg.tenant, cfg.client_id, credential, authority=cfg.endpoint,
+                                            scopes=cfg.scopes, http_client=session)
+
+
+def _needed(value: str | None, what: str, env: str) -> str:
+    if not value:
+        raise oauth.TokenError("configuration", f"no OAuth2 {what}: set the environment variable "
+                               f"{env or 'named in config.toml'} or the secrets file")
+    return value
+
+
 def open_inbox(cfg: ServerConfig) -> Inbox:
     if cfg.kind == "maildir":
         return MaildirInbox(cfg.path)
+    if cfg.auth == "oauth2":
+        return ImapInbox(cfg.host, cfg.port, cfg.username, tokens=token_provider(cfg.oauth2),
+                         security=cfg.security, ssl_context=tls_context(cfg), folder=cfg.folder)
     password = cfg.password()
     if password is None:
         raise RuntimeError(f"no IMAP password: set the environment variable {cfg.password_env or '(inbox.password_env)'}")
@@ -42,8 +96,9 @@ def open_inbox(cfg: ServerConfig) -> Inbox:
 def open_transport(cfg: ServerConfig) -> Transport:
     if cfg.kind == "maildir":
         return MaildirTransport(cfg.path)
+    tokens = token_provider(cfg.oauth2) if cfg.auth == "oauth2" else None
     return SmtpTransport(cfg.host, cfg.port, security=cfg.security, username=cfg.username,
-                         password=cfg.password(), ssl_context=tls_context(cfg))
+                         password=None if tokens else cfg.password(), tokens=tokens, ssl_context=tls_context(cfg))
 
 
 @dataclass

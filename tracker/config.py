@@ -20,6 +20,48 @@ from tracker.errors import ConfigError
 SECURITY_CHOICES = ("tls", "starttls", "none")
 
 
+def _secret(env: str, file: Path | None) -> str | None:
+    """A secret, read when needed from the environment variable or else the secrets file."""
+    if env and os.environ.get(env):
+        return os.environ[env]
+    if file:
+        return file.read_text().strip()
+    return None
+
+
+@dataclass(frozen=True)
+class OAuth2Config:
+    """How to obtain XOAUTH2 tokens: a Microsoft 365 app registration (client credentials,
+    with a secret or a certificate) or a Google OAuth client (refresh token)."""
+
+    provider: str  # "microsoft" | "google"
+    client_id: str
+    tenant: str = ""  # microsoft only
+    endpoint: str = ""  # microsoft: the authority host; google: the token URL
+    scopes: tuple[str, ...] = ()
+    client_secret_env: str = ""
+    client_secret_file: Path | None = None
+    certificate_env: str = ""  # microsoft: PEM with the private key and its certificate
+    certificate_file: Path | None = None
+    refresh_token_env: str = ""  # google only
+    refresh_token_file: Path | None = None
+    ca_file: Path | None = None  # a private CA for the identity provider; default the system's
+
+    def client_secret(self) -> str | None:
+        return _secret(self.client_secret_env, self.client_secret_file)
+
+    def certificate(self) -> str | None:
+        return _secret(self.certificate_env, self.certificate_file)
+
+    def refresh_token(self) -> str | None:
+        return _secret(self.refresh_token_env, self.refresh_token_file)
+
+    @property
+    def describe(self) -> str:
+        return (f"oauth2 (microsoft app {self.client_id}, tenant {self.tenant})" if self.provider == "microsoft"
+                else f"oauth2 (google client {self.client_id})")
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     """An IMAP or SMTP server. `kind` 'maildir' means a local folder instead of a server."""
@@ -38,14 +80,17 @@ class ServerConfig:
     quarantine_folder: str = "Quarantine"
     poll_seconds: float = 30.0
     allow_insecure: bool = False
+    auth: str = "password"  # or "oauth2": XOAUTH2 as `username` with a token from `oauth2`
+    oauth2: OAuth2Config | None = None
 
     def password(self) -> str | None:
         """The secret, read when needed from the environment or a secrets file."""
-        if self.password_env and os.environ.get(self.password_env):
-            return os.environ[self.password_env]
-        if self.password_file:
-            return self.password_file.read_text().strip()
-        return None
+        return _secret(self.password_env, self.password_file)
+
+    @property
+    def sign_in(self) -> str:
+        """How the service signs in, for people: "password" or "oauth2 (microsoft app …)"."""
+        return self.oauth2.describe if self.auth == "oauth2" and self.oauth2 else "password"
 
 
 @dataclass(frozen=True)
@@ -215,7 +260,8 @@ def _digest(t: Mapping[str, Any]) -> dict:
 
 
 _SERVER_KEYS = {"kind", "path", "host", "port", "security", "username", "password_env", "password_file",
-                "ca_file", "folder", "processed_folder", "quarantine_folder", "poll_seconds", "allow_insecure"}
+                "ca_file", "folder", "processed_folder", "quarantine_folder", "poll_seconds", "allow_insecure",
+                "auth", "oauth2"}
 
 
 def _server(t: Mapping[str, Any], name: str, base: Path, default_port: Mapping[str, int]) -> ServerConfig:
@@ -238,6 +284,7 @@ def _server(t: Mapping[str, Any], name: str, base: Path, default_port: Mapping[s
         raise ConfigError(f"{name}.host", f"needed when {name}.kind is {kind!r}")
     port = _int(t, f"{name}.port", default_port[security], 1, 65535)
     ca = t.get("ca_file")
+    auth, oauth2 = _sign_in(t, name, base)
     return ServerConfig(
         kind=kind, host=host, port=port, security=security,
         username=_str(t, f"{name}.username", ""),
@@ -248,7 +295,69 @@ def _server(t: Mapping[str, Any], name: str, base: Path, default_port: Mapping[s
         processed_folder=_str(t, f"{name}.processed_folder", "Processed"),
         quarantine_folder=_str(t, f"{name}.quarantine_folder", "Quarantine"),
         poll_seconds=_float(t, f"{name}.poll_seconds", 30.0, 0.01, 3600),
-        allow_insecure=allow_insecure,
+        allow_insecure=allow_insecure, auth=auth, oauth2=oauth2,
+    )
+
+
+def _sign_in(t: Mapping[str, Any], name: str, base: Path) -> tuple[str, "OAuth2Config | None"]:
+    auth = _choice(t, f"{name}.auth", "password", ("password", "oauth2"))
+    table = t.get("oauth2", {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{name}.oauth2", f"must be a table ([{name}.oauth2]), got {type(table).__name__}")
+    if auth == "password":
+        if table:
+            raise ConfigError(f"{name}.oauth2", f'is used only with {name}.auth = "oauth2"')
+        return auth, None
+    if not _str(t, f"{name}.username", ""):
+        raise ConfigError(f"{name}.username", "needed with auth = \"oauth2\": the mailbox signed in to (for a "
+                          "Microsoft 365 shared mailbox, its address)")
+    for key in ("password_env", "password_file"):
+        if key in t:
+            raise ConfigError(f"{name}.{key}", 'not used with auth = "oauth2"; the secrets go in '
+                              f"[{name}.oauth2]")
+    return auth, _oauth2(table, f"{name}.oauth2", base)
+
+
+_OAUTH2_ONLY = {"microsoft": {"tenant", "authority", "certificate_env", "certificate_file"},
+                "google": {"token_url", "refresh_token_env", "refresh_token_file"}}
+
+
+def _oauth2(t: Mapping[str, Any], key: str, base: Path) -> OAuth2Config:
+    from mailer import oauth
+
+    _only_known(t, f"{key}.", {"provider", "client_id", "client_secret_env", "client_secret_file", "scopes",
+                               "ca_file"} | _OAUTH2_ONLY["microsoft"] | _OAUTH2_ONLY["google"])
+    provider = _choice(t, f"{key}.provider", "microsoft", ("microsoft", "google"))
+    for other in _OAUTH2_ONLY.keys() - {provider}:
+        for k in _OAUTH2_ONLY[other] & set(t):
+            raise ConfigError(f"{key}.{k}", f'is for provider = "{other}" only')
+    if not _str(t, f"{key}.client_id", ""):
+        raise ConfigError(f"{key}.client_id", "needed: the app's client ID (Application ID in Entra ID)")
+    if provider == "microsoft" and not _str(t, f"{key}.tenant", ""):
+        raise ConfigError(f"{key}.tenant", "needed: the Microsoft 365 tenant (Directory) ID or its domain")
+    secrets = {k: (_str(t, f"{key}.{k}_env", ""), _path(t, f"{key}.{k}_file", base, None))
+               for k in ("client_secret", "certificate", "refresh_token")}
+    given = {k for k, (env, file) in secrets.items() if env or file}
+    needed = ({"client_secret", "refresh_token"} if provider == "google" else
+              {"certificate"} if "certificate" in given else {"client_secret"})
+    for k in sorted(needed - given):
+        raise ConfigError(f"{key}.{k}_env", f"needed (or {k}_file): the environment variable holding the "
+                          f"{k.replace('_', ' ')}" + (", or a certificate_file" if k == "client_secret" else ""))
+    if given >= {"client_secret", "certificate"}:
+        raise ConfigError(f"{key}.certificate_file", "give a client secret or a certificate, not both")
+    endpoint_key, default = (("authority", oauth.MICROSOFT_AUTHORITY) if provider == "microsoft"
+                             else ("token_url", oauth.GOOGLE_TOKEN_URL))
+    endpoint = _str(t, f"{key}.{endpoint_key}", default)
+    if not endpoint.startswith("https://"):
+        raise ConfigError(f"{key}.{endpoint_key}", f"must be an https:// address; got {endpoint!r}")
+    default_scope = oauth.MICROSOFT_SCOPE if provider == "microsoft" else oauth.GOOGLE_SCOPE
+    return OAuth2Config(
+        provider=provider, client_id=_str(t, f"{key}.client_id", ""), tenant=_str(t, f"{key}.tenant", ""),
+        endpoint=endpoint, scopes=tuple(_str_list(t, f"{key}.scopes")) or (default_scope,),
+        client_secret_env=secrets["client_secret"][0], client_secret_file=secrets["client_secret"][1],
+        certificate_env=secrets["certificate"][0], certificate_file=secrets["certificate"][1],
+        refresh_token_env=secrets["refresh_token"][0], refresh_token_file=secrets["refresh_token"][1],
+        ca_file=_path(t, f"{key}.ca_file", base, None),
     )
 
 
