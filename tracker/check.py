@@ -52,15 +52,17 @@ def _inbox(cfg) -> tuple[str, bool, str]:
     where = str(cfg.path) if cfg.kind == "maildir" else f"{cfg.security} {cfg.host}:{cfg.port} as {cfg.username}"
     try:
         open_inbox(cfg).close()
-        return "inbox", True, f"{cfg.kind} {where}"
+        return "inbox", True, f"{cfg.kind} {where}" + _signed_in(cfg)
     except Exception as exc:  # noqa: BLE001
-        return "inbox", False, f"{cfg.kind} {where}: {exc.__class__.__name__}: {exc}"
+        return "inbox", False, f"{cfg.kind} {where}" + _failed(cfg, exc)
 
 
 def _outgoing(cfg) -> tuple[str, bool, str]:
     from tracker.app import open_transport
 
     where = str(cfg.path) if cfg.kind == "maildir" else f"{cfg.security} {cfg.host}:{cfg.port}"
+    if cfg.kind != "maildir" and cfg.username:
+        where += f" as {cfg.username}"
 
     async def probe():
         t = open_transport(cfg)
@@ -70,6 +72,31 @@ def _outgoing(cfg) -> tuple[str, bool, str]:
 
     try:
         asyncio.run(probe())
-        return "outgoing", True, f"{cfg.kind} {where}"
+        return "outgoing", True, f"{cfg.kind} {where}" + _signed_in(cfg)
     except Exception as exc:  # noqa: BLE001
-        return "outgoing", False, f"{cfg.kind} {where}: {exc.__class__.__name__}: {exc}"
+        return "outgoing", False, f"{cfg.kind} {where}" + _failed(cfg, exc)
+
+
+def _signed_in(cfg) -> str:
+    if cfg.kind == "maildir":
+        return ""
+    return f", signed in with {cfg.sign_in}" if cfg.username else ", no sign-in"
+
+
+def _failed(cfg, exc: BaseException) -> str:
+    """Why, in the words of whoever refused: the identity provider's own text (AADSTS...)
+    rather than the mail server's "authentication failed" when the provider said more."""
+    from aiosmtplib import SMTPAuthenticationError
+    from imapclient.exceptions import LoginError
+
+    from mailer.oauth import SignInRefused, TokenError
+
+    chain = [exc]
+    while chain[-1].__cause__ is not None and len(chain) < 10:
+        chain.append(chain[-1].__cause__)
+    cause = next((e for e in chain if isinstance(e, TokenError)), chain[-1])
+    reason = f"{cause.__class__.__name__}: {cause}"
+    if cfg.kind != "maildir" and any(isinstance(e, (TokenError, SignInRefused, LoginError, SMTPAuthenticationError))
+                                     for e in chain):
+        return f": sign-in with {cfg.sign_in} FAILED: {reason}"
+    return f": {reason}" + (f" (sign-in with {cfg.sign_in} not reached)" if cfg.kind != "maildir" else "")
