@@ -38,13 +38,14 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from imapclient import IMAPClient
 
 from .pki import Pki, make_test_pki
 
-__all__ = ["MailStack", "MailStackError", "missing_requirements", "INSTALL_HINT"]
+__all__ = ["MailStack", "MailStackError", "DovecotOAuth2", "missing_requirements", "INSTALL_HINT"]
 
 INSTALL_HINT = "run scripts/install-system-packages.sh as root"
 
@@ -62,6 +63,16 @@ STOP_TIMEOUT = 10.0
 
 class MailStackError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class DovecotOAuth2:
+    """Turns on SASL XOAUTH2/OAUTHBEARER (IMAP, and SMTP through Dovecot SASL) next to the
+    passwords: Dovecot's oauth2 passdb asks *introspection_url* (RFC 7662, POST) about each
+    bearer token and signs in as the ``username`` it answers, if ``active`` is true."""
+
+    introspection_url: str
+    ca_file: Path | None = None  # when the endpoint is https with a private CA
 
 
 def missing_requirements() -> list[str]:
@@ -183,6 +194,7 @@ class MailStack:
         users: Iterable[str],
         password: str = "secret",
         domains: Iterable[str] | None = None,
+        oauth2: DovecotOAuth2 | None = None,
     ) -> None:
         self.base = Path(base)
         self.users = [u.strip() for u in users]
@@ -191,6 +203,7 @@ class MailStack:
         self.password = password
         user_domains = {u.split("@", 1)[1].lower() for u in self.users}
         self.domains = sorted(user_domains | {d.lower() for d in (domains or ())})
+        self.oauth2 = oauth2
         self.imaps_port: int | None = None
         self.imap_port: int | None = None
         self.smtp_port: int | None = None
@@ -438,6 +451,10 @@ class MailStack:
     def _write_dovecot_config(self, uid: int, gid: int, group: str) -> None:
         b = self.base
         postmaster = f"postmaster@{self.users[0].split('@', 1)[1]}"
+        # With oauth2 on, each passdb answers only its own mechanisms (a token is no password).
+        password_mechanisms = "\n  mechanisms = plain login" if self.oauth2 else ""
+        # ...so LMTP's user lookup (no mechanism) finds no passdb; Postfix already checked the user.
+        all_users = " allow_all_users=yes" if self.oauth2 else ""
         conf = f"""\
 # Private Dovecot instance for the escalations integration tests (generated; do not edit).
 instance_name = escalations-test-{b.name}
@@ -458,7 +475,7 @@ ssl = yes
 ssl_cert = <{self.pki.server_cert}
 ssl_key = <{self.pki.server_key}
 ssl_min_protocol = TLSv1.2
-auth_mechanisms = plain login
+auth_mechanisms = plain login{" xoauth2 oauthbearer" if self.oauth2 else ""}
 # Loopback counts as "secured" for Dovecot, so plaintext LOGIN would be accepted there
 # without TLS; clients of this stack use IMAPS or STARTTLS anyway.
 disable_plaintext_auth = yes
@@ -477,13 +494,13 @@ namespace inbox {{
   separator = /
 }}
 
-passdb {{
+{self._oauth2_passdb()}passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%Lu {self.etc}/users
+  args = scheme=PLAIN username_format=%Lu {self.etc}/users{password_mechanisms}
 }}
 userdb {{
   driver = static
-  args = uid={uid} gid={gid} home={self.mail_dir}/%Ld/%Ln
+  args = uid={uid} gid={gid} home={self.mail_dir}/%Ld/%Ln{all_users}
 }}
 
 protocol imap {{
@@ -534,6 +551,19 @@ service stats {{
         users_file.write_text("".join(f"{u}:{{PLAIN}}{self.password}\n" for u in self.users))
         os.chown(users_file, 0, gid)
         os.chmod(users_file, 0o640)
+
+    def _oauth2_passdb(self) -> str:
+        """Dovecot's oauth2 passdb for the bearer-token mechanisms (none without ``oauth2``)."""
+        if self.oauth2 is None:
+            return ""
+        ext = self.etc / "dovecot-oauth2.conf.ext"
+        ca = f"tls_ca_cert_file = {self.oauth2.ca_file}\n" if self.oauth2.ca_file else ""
+        ext.write_text(
+            f"introspection_url = {self.oauth2.introspection_url}\nintrospection_mode = post\n"
+            "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+            f"timeout_msecs = 10000\n{ca}"
+        )
+        return f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {ext}\n}}\n"
 
     def _write_postfix_config(self) -> None:
         etc, spool = self.postfix_etc, self.postfix_spool
