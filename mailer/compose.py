@@ -10,7 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
+from email import encoders
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -68,24 +73,53 @@ class Composer:
         return header_safe(first[len("Subject:"):], 250), body.lstrip("\n"), html
 
     def compose(self, kind: str, values: Mapping[str, Any], env: Envelope) -> bytes:
+        """The mail's bytes: multipart/alternative (text, HTML), inside multipart/mixed when
+        there are attachments.
+
+        Built with the compat32 MIME classes rather than EmailMessage: the modern policy
+        parses every header it is given, which made composing 40% of a backlog's ingest time,
+        while here every header value is ours or already made safe (header_safe)."""
         subject, text, html = self.render(kind, values)
-        msg = EmailMessage()
-        msg["From"] = formataddr((header_safe(env.sender_name), env.sender))
-        msg["To"] = env.to
-        msg["Reply-To"] = env.sender
-        msg["Subject"] = subject
-        msg["Date"] = format_datetime(env.date)
-        msg["Message-ID"] = f"<{env.message_id}>"
-        if env.in_reply_to:
-            msg["In-Reply-To"] = f"<{env.in_reply_to}>"
-        if env.references:
-            msg["References"] = " ".join(f"<{r}>" for r in env.references)
-        msg["Auto-Submitted"] = env.auto
-        msg["X-Auto-Response-Suppress"] = "All"
-        msg[OWN_MARKER_HEADER] = header_safe(env.marker)
-        msg.set_content(text)
-        msg.add_alternative(html, subtype="html")
-        for a in env.attachments:
-            maintype, subtype = a.content_type.split("/", 1)
-            msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=header_safe(a.filename))
+        body = MIMEMultipart("alternative", _subparts=[MIMEText(text, "plain", _UTF8),
+                                                       MIMEText(html, "html", _UTF8)])
+        msg = MIMEMultipart("mixed", _subparts=[body, *map(_attachment, env.attachments)]) \
+            if env.attachments else body
+        for name, value in _headers(subject, env):
+            msg[name] = value
         return msg.as_bytes()
+
+
+def _utf8_qp() -> Charset:
+    cs = Charset("utf-8")
+    cs.body_encoding = QP  # readable in any client's "view source", unlike base64
+    return cs
+
+
+_UTF8 = _utf8_qp()
+
+
+def _headers(subject: str, env: Envelope) -> list[tuple[str, str | Header]]:
+    headers: list[tuple[str, str | Header]] = [
+        ("From", formataddr((header_safe(env.sender_name), env.sender), charset="utf-8")),
+        ("To", env.to),
+        ("Reply-To", env.sender),
+        ("Subject", subject if subject.isascii() else Header(subject, "utf-8")),
+        ("Date", format_datetime(env.date)),
+        ("Message-ID", f"<{env.message_id}>"),
+    ]
+    if env.in_reply_to:
+        headers.append(("In-Reply-To", f"<{env.in_reply_to}>"))
+    if env.references:
+        headers.append(("References", " ".join(f"<{r}>" for r in env.references)))
+    headers += [("Auto-Submitted", env.auto), ("X-Auto-Response-Suppress", "All"),
+                (OWN_MARKER_HEADER, header_safe(env.marker))]
+    return headers
+
+
+def _attachment(a: Attachment) -> MIMEBase:
+    maintype, subtype = a.content_type.split("/", 1)
+    part = MIMEBase(maintype, subtype)
+    part.set_payload(a.data)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=header_safe(a.filename))
+    return part

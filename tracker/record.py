@@ -46,16 +46,24 @@ def _digest_before_0003(prev_hash: str, case_ref: str, e: Event) -> str | None:
 
 def append(session: Session, case: Case, *, at: datetime, kind: str, actor: str, summary: str,
            statement: str | None = None, inbound_id: int | None = None, outbox_id: int | None = None) -> Event:
-    """Add one entry to `case`'s log and return it (flushed, so it has an id)."""
-    last = session.exec(select(Event).where(Event.case_id == case.id).order_by(Event.seq.desc())).first()
-    prev = last.hash if last else GENESIS
-    event = Event(case_id=case.id, seq=(last.seq + 1) if last else 1, at=at, kind=kind, actor=actor,
+    """Add one entry to `case`'s log and return it (flushed, so it has an id).
+
+    The chain's tail is remembered for the rest of the transaction (session.info), so a
+    change that writes several entries asks the database for it once."""
+    tails = session.info.setdefault("record_tails", {})
+    if case.id not in tails:
+        last = session.exec(select(Event.seq, Event.hash).where(Event.case_id == case.id)
+                            .order_by(Event.seq.desc())).first()
+        tails[case.id] = tuple(last) if last else (0, GENESIS)
+    seq, prev = tails[case.id]
+    event = Event(case_id=case.id, seq=seq + 1, at=at, kind=kind, actor=actor,
                   stage=case.stage, summary=summary, statement=statement,
                   statement_hash=statement_hash(statement), inbound_id=inbound_id,
                   outbox_id=outbox_id, prev_hash=prev, hash="")
     event.hash = _digest(prev, case.ref, event)
     session.add(event)
     session.flush()
+    tails[case.id] = (event.seq, event.hash)
     return event
 
 

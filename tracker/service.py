@@ -142,9 +142,7 @@ def process(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str, it
     """Record and act on one message; returns 'processed' or 'quarantine' (where to move it)."""
     sha = digest(item.raw)
     with Session(engine) as s:
-        seen = s.exec(select(InboundMessage.disposition).where(
-            InboundMessage.mailbox == mailbox,
-            or_(InboundMessage.source_key == item.key, InboundMessage.digest == sha))).first()
+        seen = _seen(s, mailbox, item, sha)
     if seen is not None:
         return seen
     try:
@@ -165,23 +163,53 @@ def too_large(ctx: Context, raw: bytes) -> bool:
 
 
 def _record(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: str) -> str:
-    if too_large(ctx, item.raw):
-        return _quarantine_unread(engine, ctx, mailbox, item, sha, "too_large: the message is larger than "
-                                  "the attachment limit allows; it was not read")
-    msg = parse_message(item.raw)
     with transaction(engine) as s:
-        inbound = InboundMessage(partnership=ctx.partnership.id, mailbox=mailbox, source_key=item.key,
-                                 message_id=msg.message_id, digest=sha,
-                                 received_at=ctx.now, kind=msg.kind, disposition="", reason="",
-                                 sender=msg.sender)
-        s.add(inbound)
-        s.flush()
-        outcome = handle(s, ctx, msg, inbound)
-        inbound.disposition, inbound.reason, inbound.case_id = outcome.disposition, outcome.reason, outcome.case_id
-        inbound.raw = item.raw if outcome.keep_raw else None
-        s.add(inbound)
+        return _record_in(s, ctx, mailbox, item, sha)
+
+
+def _record_in(s: Session, ctx: Context, mailbox: str, item: Incoming, sha: str) -> str:
+    """Record and act on one message inside the caller's transaction."""
+    if too_large(ctx, item.raw):
+        s.add(InboundMessage(partnership=ctx.partnership.id, mailbox=mailbox, source_key=item.key, digest=sha,
+                             received_at=ctx.now, kind="unread", disposition=QUARANTINE,
+                             reason="too_large: the message is larger than the attachment limit allows; "
+                                    "it was not read"))
+        return QUARANTINE
+    msg = parse_message(item.raw)
+    inbound = InboundMessage(partnership=ctx.partnership.id, mailbox=mailbox, source_key=item.key,
+                             message_id=msg.message_id, digest=sha, received_at=ctx.now, kind=msg.kind,
+                             disposition="", reason="", sender=msg.sender)
+    s.add(inbound)
+    s.flush()
+    outcome = handle(s, ctx, msg, inbound)
+    inbound.disposition, inbound.reason, inbound.case_id = outcome.disposition, outcome.reason, outcome.case_id
+    inbound.raw = item.raw if outcome.keep_raw else None
+    s.add(inbound)
     log.info("message %s: %s", item.key, outcome.reason)
     return outcome.disposition
+
+
+def _seen(s: Session, mailbox: str, item: Incoming, sha: str) -> str | None:
+    return s.exec(select(InboundMessage.disposition).where(
+        InboundMessage.mailbox == mailbox,
+        or_(InboundMessage.source_key == item.key, InboundMessage.digest == sha))).first()
+
+
+def process_batch(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str,
+                  items: list[Incoming]) -> list[str]:
+    """Record a backlog's messages in one transaction (one commit, not one per message).
+    Any error, or another instance racing us, rolls the whole batch back and it is done
+    again one message at a time, where a failing message is shunted alone."""
+    try:
+        with transaction(engine) as s:
+            out = []
+            for item in items:
+                sha = digest(item.raw)
+                out.append(_seen(s, mailbox, item, sha) or _record_in(s, make_ctx(), mailbox, item, sha))
+            return out
+    except Exception:  # noqa: BLE001 - nothing of the batch was kept; redo it carefully
+        log.warning("a batch of %d messages was rolled back; handling them one at a time", len(items))
+        return [process(engine, make_ctx, mailbox, item) for item in items]
 
 
 def _shunt(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: str, exc: Exception) -> str:
@@ -206,14 +234,22 @@ def ingest(engine: sa.Engine, make_ctx: Callable[[], Context], inbox: Inbox, fol
     transaction that recorded its messages has committed: a death before the move leaves
     them in the inbox, to be recognised and only moved on the next run."""
     moved = 0
-    done: dict[str, list[str]] = {}
+    batch: list[Incoming] = []
     for item in inbox.pending():
         if should_stop():
             break
-        done.setdefault(folders[process(engine, make_ctx, inbox.name, item)], []).append(item.key)
-        if sum(map(len, done.values())) >= MOVE_BATCH:
-            moved += _file_away(engine, inbox, done)
-    return moved + _file_away(engine, inbox, done)
+        batch.append(item)
+        if len(batch) >= MOVE_BATCH:
+            moved += _handle(engine, make_ctx, inbox, folders, batch)
+            batch = []
+    return moved + (_handle(engine, make_ctx, inbox, folders, batch) if batch else 0)
+
+
+def _handle(engine: sa.Engine, make_ctx, inbox: Inbox, folders: dict[str, str], batch: list[Incoming]) -> int:
+    done: dict[str, list[str]] = {}
+    for item, disposition in zip(batch, process_batch(engine, make_ctx, inbox.name, batch)):
+        done.setdefault(folders[disposition], []).append(item.key)
+    return _file_away(engine, inbox, done)
 
 
 MOVE_BATCH = 50
