@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.harness.mailstack import MailStack  # noqa: E402
+from tracker.daemon import wait_until  # noqa: E402,F401  (re-exported for the benches and fault tests)
 
 PASSWORD = "secret"
 INTAKE = "intake@partnership.example.test"
@@ -123,8 +124,10 @@ def mail_stack(users: list[str] = USERS) -> Iterator[MailStack]:
         stack.remove()
 
 
-def write_config(stack: MailStack, directory: Path, *, log_level: str = "WARNING") -> Path:
-    """A config.toml pointing the service at *stack*: IMAPS in, STARTTLS + AUTH out."""
+def write_config(stack: MailStack, directory: Path, *, log_level: str = "WARNING",
+                 database_url: str | None = None) -> Path:
+    """A config.toml pointing the service at *stack*: IMAPS in, STARTTLS + AUTH out; SQLite in
+    *directory* unless *database_url* names another database."""
     directory.mkdir(parents=True, exist_ok=True)
     server = (f'host = "127.0.0.1"\nusername = "{INTAKE}"\npassword_env = "{PASSWORD_ENV}"\n'
               f'ca_file = "{stack.ca_file}"\n')
@@ -135,7 +138,7 @@ business_support = ["{BUSINESS}"]
 partner_domains = ["partnership.example.test", "council.example.test", "health.example.test"]
 
 [database]
-url = "sqlite:///{directory / 'cases.db'}"
+url = "{database_url or f'sqlite:///{directory / "cases.db"}'}"
 url_env = ""
 
 [inbox]
@@ -265,15 +268,6 @@ def db_scalar(db: Path, sql: str, *params) -> int:
 
 def cases(db: Path) -> int:
     return db_scalar(db, "SELECT count(*) FROM \"case\"")
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -7,7 +7,6 @@ import email.policy
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from tests.conftest import INTAKE_BODY
+from bench.stack import cli, service_env, write_config
 from tracker import migrate
 from tracker.daemon import wait_until
 
@@ -23,36 +23,6 @@ WORKER = "worker@council.example.test"
 OTHER = "other@health.example.test"
 N = int(os.environ.get("ESCALATIONS_INSTANCES_INTAKES", "60"))
 
-CONFIG = """
-[partnership]
-id = "twin"
-address = "{intake}"
-business_support = ["business@partnership.example.test"]
-partner_domains = ["partnership.example.test", "council.example.test", "health.example.test"]
-[database]
-url = "{db}"
-url_env = ""
-[inbox]
-kind = "imap"
-host = "127.0.0.1"
-port = {imaps}
-security = "tls"
-username = "{intake}"
-password_env = "TEST_MAIL_PASSWORD"
-ca_file = "{ca}"
-poll_seconds = 1
-[outgoing]
-kind = "smtp"
-host = "127.0.0.1"
-port = {smtp}
-security = "starttls"
-username = "{intake}"
-password_env = "TEST_MAIL_PASSWORD"
-ca_file = "{ca}"
-[daemon]
-heartbeat_file = "{base}/heartbeat-{{}}.json"
-sweep_seconds = 5
-"""
 
 
 def intake(n: int) -> bytes:
@@ -62,11 +32,9 @@ def intake(n: int) -> bytes:
             f"Message-ID: <twin-{n}-{uuid.uuid4().hex}@council.example.test>\r\n\r\n{body}").encode()
 
 
-def daemon(config: Path, log: Path) -> subprocess.Popen:
-    env = dict(os.environ, TEST_MAIL_PASSWORD="secret")
-    return subprocess.Popen([sys.executable, "-m", "tracker.cli", "--config", str(config), "run"],
-                            stdin=subprocess.DEVNULL, stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env,
-                            cwd=Path(__file__).resolve().parents[2])
+def daemon(stack, config: Path, log: Path) -> subprocess.Popen:
+    return subprocess.Popen(cli(stack, config, "run"), stdin=subprocess.DEVNULL, stdout=log.open("ab"),
+                            stderr=subprocess.STDOUT, env=service_env(stack))
 
 
 def holder(engine) -> str | None:
@@ -88,18 +56,16 @@ def test_kill_the_serving_daemon_and_the_standby_finishes_exactly_once(mailstack
     db = postgres.new_database(f"twin_{uuid.uuid4().hex[:8]}")
     engine = sa.create_engine(db)
     migrate.upgrade(engine)  # as `escalations db upgrade` would, before either starts
-    config = tmp_path / "twin.toml"
-    config.write_text(CONFIG.format(intake=INTAKE, db=db, imaps=mailstack.imaps_port, smtp=mailstack.smtp_port,
-                                    ca=mailstack.ca_file, base=tmp_path))
+    config = write_config(mailstack, tmp_path, log_level="INFO", database_url=db)
     with mailstack.imap(INTAKE) as imap:
         for n in range(N):
             imap.append("INBOX", intake(n))
-    first = daemon(config, tmp_path / "first.log")
+    first = daemon(mailstack, config, tmp_path / "first.log")
     second = None
     try:
         assert wait_until(lambda: holder(engine) is not None, 60), (tmp_path / "first.log").read_text()
         held_by = holder(engine)
-        second = daemon(config, tmp_path / "second.log")
+        second = daemon(mailstack, config, tmp_path / "second.log")
         assert wait_until(lambda: count(engine, 'SELECT count(*) FROM "case"') >= N // 3, 120)
         first.send_signal(signal.SIGKILL)
         first.wait(30)
