@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.harness.fixtures import PASSWORD  # noqa: E402  (the throw-away stack's test password)
 from tests.harness.mailstack import MailStack  # noqa: E402
 from tracker.daemon import wait_until  # noqa: E402,F401  (re-exported for the benches and fault tests)
 
-PASSWORD = "secret"
 INTAKE = "intake@partnership.example.test"
 BUSINESS = "business@partnership.example.test"
 WORKER = "worker@council.example.test"
