@@ -145,7 +145,7 @@ class Daemon:
                 inbox = open_inbox(self.app.partnership.inbox)
             except Exception as exc:  # noqa: BLE001 - any connection trouble: back off and retry
                 failures += 1
-                self._pause(backoff(failures), f"cannot reach the mailbox ({type(exc).__name__})")
+                self._pause(backoff(failures), f"cannot reach the mailbox ({type(exc).__name__}: {str(exc)[:300]})")
                 continue
             failures = 0
             self.connected.set()
