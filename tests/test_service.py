@@ -185,3 +185,21 @@ def test_an_intake_about_a_professionals_conduct_gets_the_whistleblowing_route(h
     assert rows(harness, Case) == []
     text = sent(harness)[0].get_body(("plain",)).get_content()
     assert "whistleblowing" in text and "LADO" in text
+
+
+def test_a_database_outage_leaves_mail_in_the_inbox_rather_than_quarantining_it(harness, monkeypatch):
+    import pytest
+
+    from tracker import service
+
+    harness.deliver(intake())
+
+    def unreachable(*_args, **_kwargs):
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(service, "_record_in", unreachable)
+    with pytest.raises(sa.exc.OperationalError):
+        harness.run()
+    assert len(harness.folder("INBOX")) == 1 and harness.folder("Quarantine") == []
+    monkeypatch.undo()
+    assert harness.run() == (1, 2)  # handled once the database is back

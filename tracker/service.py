@@ -152,6 +152,8 @@ def process(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str, it
         with Session(engine) as s:
             return s.exec(select(InboundMessage.disposition).where(
                 InboundMessage.mailbox == mailbox, InboundMessage.digest == sha)).one()
+    except sa.exc.OperationalError:
+        raise  # the database is unreachable or busy: leave the message where it is, try again later
     except Exception as exc:  # noqa: BLE001 - shunt: never lose the message, never die on it
         log.exception("message %s could not be handled; quarantined", item.key)
         return _shunt(engine, make_ctx(), mailbox, item, sha, exc)
@@ -207,6 +209,8 @@ def process_batch(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: s
                 sha = digest(item.raw)
                 out.append(_seen(s, mailbox, item, sha) or _record_in(s, make_ctx(), mailbox, item, sha))
             return out
+    except sa.exc.OperationalError:
+        raise  # the database is unreachable or busy: nothing is moved; the batch waits for next time
     except Exception:  # noqa: BLE001 - nothing of the batch was kept; redo it carefully
         log.warning("a batch of %d messages was rolled back; handling them one at a time", len(items))
         return [process(engine, make_ctx, mailbox, item) for item in items]
