@@ -42,6 +42,13 @@ else
     say "packages already installed: ${PACKAGES[*]}"
 fi
 
+# scripts/test.sh makes a virtualenv; Debian's own python3 needs python3-venv for that.
+if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then
+    say "apt-get install python3-venv (python3 cannot make a virtualenv)"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv >/dev/null
+fi
+
 # `postfix -c DIR` needs DIR listed in alternate_config_directories of the default main.cf,
 # which a "No configuration" install does not create. The harness adds/removes its entries.
 if [ ! -e /etc/postfix/main.cf ]; then
