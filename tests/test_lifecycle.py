@@ -219,3 +219,25 @@ def test_every_preset_runs_from_intake_to_its_final_route_on_deadlines_alone(tmp
     assert len(feedback) == len(walked)  # told at every move, and at the end
     ends = [k for k, _ in mails if k in ("final_route", "may_escalate")]
     assert len(ends) >= 1 and len([k for k in ends if k == "final_route"]) <= len(h.app.partnership.business_support)
+
+
+def test_an_escalation_notice_lists_the_stage_steps_with_their_times(tmp_path, clock):
+    harness = Harness(tmp_path, clock, extra={"directory": [
+        {"agency": "Example Council", "domains": ["council.example.test"],
+         "senior_manager": "Sol Senior <senior@council.example.test>"}]})
+    opened(harness)
+    for _ in range(2):  # to stage 3: "referred in writing within 24 hours", dialogue within 2 WD more
+        pass_deadline(harness)
+    c = case(harness)
+    assert c.stage == "3"
+    with Session(harness.app.engine) as s:
+        notice = s.exec(select(OutboxMail).where(OutboxMail.kind == "escalated")
+                        .order_by(OutboxMail.id.desc())).first()
+    import email
+    import email.policy
+
+    text = email.message_from_bytes(notice.raw, policy=email.policy.default).get_body(("plain",)).get_content()
+    started = harness.app.partnership.calendar.local(c.stage_started_at)
+    in_24h = harness.app.partnership.calendar.local(c.stage_started_at + timedelta(hours=24))
+    assert "Referred in writing" in text and f"{in_24h:%A} {in_24h.day} {in_24h:%B %Y, %H:%M}" in text
+    assert started < in_24h

@@ -56,6 +56,7 @@ def case_values(partnership, case: Case, parties: list[Party], *, statement: str
         "statement": statement,
         "actor": actor,
         "decision_date": case.decision_date.strftime("%d %B %Y").lstrip("0"),
+        "steps": stage_steps(partnership, case),
     }
     values.update(extra or {})
     return values
@@ -66,6 +67,25 @@ def deadline_rows(partnership, case: Case) -> list[dict]:
 
     rows = deadlines(partnership.policy, partnership.calendar, case.raised_at, immediate_risk=case.immediate_risk)
     return [{"key": s.key, "name": s.name, "due": when(partnership, due)} for s, due in rows]
+
+
+def stage_steps(partnership, case: Case) -> list[dict]:
+    """The current stage's own steps (Wolverhampton's 'referred in writing within 24 hours'),
+    each with its limit and, where it runs from the stage's start, the time it falls due."""
+    from datetime import timedelta
+
+    cal, start = partnership.calendar, case.stage_started_at
+    rows, previous = [], start
+    for step in partnership.policy.stage(case.stage).steps:
+        due = None
+        anchor = {"stage_start": start, "previous_step": previous}.get(step.counts_from)
+        if anchor is not None and step.hours is not None:
+            due = anchor + timedelta(hours=step.hours)
+        elif anchor is not None and step.working_days is not None:
+            due = cal.due(anchor, step.working_days)
+        previous = due or previous
+        rows.append({"name": step.name, "what": step.description, "due": when(partnership, due) if due else None})
+    return rows
 
 
 def audience(kind: str, parties: list[Party], case: Case, partnership, sender: str | None) -> list[str]:
