@@ -150,6 +150,12 @@ class ImapInbox:
     def has_idle(self) -> bool:
         return self.client.has_capability("IDLE")
 
+    def waiting(self) -> bool:
+        """Is anything in the folder now? Asked just before IDLE: a new message announced in
+        the reply to an earlier command (a MOVE, say) is not announced again during IDLE, so
+        without this look it could wait until the IDLE is renewed."""
+        return bool(self.client.search(["NOT", "DELETED"]))
+
     def idle_wait(self, seconds: float, stop=lambda: False, slice_seconds: float = 1.0) -> bool:
         """Hold IDLE up to `seconds` or until the server announces mail (True) or `stop()`.
 

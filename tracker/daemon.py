@@ -33,7 +33,8 @@ from tracker.db import utcnow
 
 log = logging.getLogger(__name__)
 
-IDLE_RENEW_SECONDS = 25 * 60  # servers may drop IDLE after 29 minutes (RFC 2177 says re-issue)
+IDLE_RENEW_SECONDS = 5 * 60  # re-issued well before servers drop IDLE (29 min, RFC 2177), and a
+# fresh look at the folder each time bounds how long a missed announcement can leave mail waiting
 SENDER_RETRY_SECONDS = 5.0  # how often the sender looks for retries that have come due
 MAX_BACKOFF_SECONDS = 300.0
 LEASE_RENEW_SECONDS = 5.0  # the lease lasts 15 s: a standby takes over within seconds of a death
@@ -206,7 +207,8 @@ class Daemon:
     def _wait_for_mail(self, inbox: Inbox) -> None:
         poll = self.app.partnership.inbox.poll_seconds
         if isinstance(inbox, ImapInbox) and inbox.has_idle():
-            inbox.idle_wait(IDLE_RENEW_SECONDS, stop=self._leave)
+            if not inbox.waiting():
+                inbox.idle_wait(IDLE_RENEW_SECONDS, stop=self._leave)
             return
         end = time.monotonic() + poll
         while not self._leave() and time.monotonic() < end:
