@@ -110,16 +110,17 @@ class Daemon:
         return scheduler
 
     async def retention_job(self) -> None:
-        if self.holds_lease.is_set():
+        if self.holds_lease.is_set() and not self.stopping.is_set():
             purged = await asyncio.to_thread(self.app.purge)
             if purged:
                 log.info("retention: purged %d closed case(s)", len(purged))
 
     async def heartbeat_job(self) -> None:
-        await asyncio.to_thread(self.app.heartbeat, self.connected.is_set())
+        if not self.stopping.is_set():  # no new work while the event loop is being closed
+            await asyncio.to_thread(self.app.heartbeat, self.connected.is_set())
 
     async def sweep_job(self) -> None:
-        if not self.holds_lease.is_set():
+        if not self.holds_lease.is_set() or self.stopping.is_set():
             return  # only the instance holding the mailbox decides deadlines: no double notices
         touched = await asyncio.to_thread(self.app.sweep)
         if touched:
