@@ -107,7 +107,7 @@ def _with_documents(session: Session, ctx: Context, case: Case | None, letter: L
 def open_case(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> Case:
     p = ctx.partnership
     f: IntakeFields = msg.fields
-    raised = msg_time(msg, ctx.now)
+    raised = ctx.now  # when we received it: a sender's Date header can lie
     stage = p.policy.start_stage(bool(f.immediate_risk))
     days = 0 if f.immediate_risk else stage.working_days
     year = p.calendar.local(raised).year
@@ -165,11 +165,6 @@ def _add_intake_parties(session: Session, case: Case, f: IntakeFields, sender: s
                               name=who.name if who else None, title=who.role if who else None,
                               agency=who.agency if who else None, stage=None))
     session.flush()
-
-
-def msg_time(msg: ParsedMessage, now: datetime) -> datetime:
-    """When the case was raised: when we received it. A sender's Date header can lie."""
-    return now
 
 
 def sender_on_case(people: list[Party], sender: str | None, case: Case, policy) -> machine.Sender:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import time
 from pathlib import Path
 from typing import Any, Mapping
@@ -142,7 +142,6 @@ class Config:
     partnership: PartnershipConfig
     daemon: DaemonConfig
     log_level: str = "INFO"
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -249,11 +249,10 @@ class Daemon:
             log.exception("sending failed; will retry")
 
     async def _flush_once(self) -> None:
-        transport = open_transport(self.app.partnership.outgoing)
         try:
-            await self._send(transport)
-        finally:
-            await transport.close()
+            await self.app.send_all()
+        except Exception:  # noqa: BLE001 - stopping: what is not sent now goes at the next start
+            log.exception("sending at stop failed; the outbox keeps it")
 
 
 def died_on_this_host(holder: str) -> bool:

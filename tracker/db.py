@@ -13,7 +13,7 @@ from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -52,13 +52,6 @@ class Decision:
     tell: tuple[str, ...] = ()  # letter kinds to send
 
 
-REFUSALS = {
-    "not_party": "not_party",
-    "not_stage_party": "not_stage_party",
-    "not_raiser": "not_raiser",
-}
-
-
 def decide(case: CaseState, command: str | None, sender: Sender) -> Decision:
     """What `command` from `sender` does to `case`.
 

@@ -11,7 +11,7 @@ through the same check.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from types import MappingProxyType
 

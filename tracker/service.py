@@ -172,11 +172,8 @@ def _record(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: 
 def _record_in(s: Session, ctx: Context, mailbox: str, item: Incoming, sha: str) -> str:
     """Record and act on one message inside the caller's transaction."""
     if too_large(ctx, item.raw):
-        s.add(InboundMessage(partnership=ctx.partnership.id, mailbox=mailbox, source_key=item.key, digest=sha,
-                             received_at=ctx.now, kind="unread", disposition=QUARANTINE,
-                             reason="too_large: the message is larger than the attachment limit allows; "
-                                    "it was not read"))
-        return QUARANTINE
+        return _quarantine_unread(s, ctx, mailbox, item, sha, "too_large: the message is larger than the "
+                                  "attachment limit allows; it was not read")
     msg = parse_message(item.raw)
     inbound = InboundMessage(partnership=ctx.partnership.id, mailbox=mailbox, source_key=item.key,
                              message_id=msg.message_id, digest=sha, received_at=ctx.now, kind=msg.kind,
@@ -217,15 +214,15 @@ def process_batch(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: s
 
 
 def _shunt(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: str, exc: Exception) -> str:
-    return _quarantine_unread(engine, ctx, mailbox, item, sha,
-                              f"error: could not be handled ({type(exc).__name__}); kept for a person to look at")
-
-
-def _quarantine_unread(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: str, reason: str) -> str:
     with transaction(engine) as s:
-        s.add(InboundMessage(partnership=ctx.partnership.id, mailbox=mailbox, source_key=item.key, digest=sha,
-                             received_at=ctx.now,
-                             kind="unread", disposition=QUARANTINE, reason=reason))
+        return _quarantine_unread(s, ctx, mailbox, item, sha, f"error: could not be handled "
+                                  f"({type(exc).__name__}); kept for a person to look at")
+
+
+def _quarantine_unread(s: Session, ctx: Context, mailbox: str, item: Incoming, sha: str, reason: str) -> str:
+    """Record a message quarantined without being read (inside the caller's transaction)."""
+    s.add(InboundMessage(partnership=ctx.partnership.id, mailbox=mailbox, source_key=item.key, digest=sha,
+                         received_at=ctx.now, kind="unread", disposition=QUARANTINE, reason=reason))
     return QUARANTINE
 
 
