@@ -17,7 +17,7 @@ from hypothesis import given, strategies as st
 from sqlmodel import Session, select
 
 from tests.conftest import LONDON, OTHER, WORKER, intake, mail
-from tracker import record
+from tracker import outbox, record
 from tracker.db import transaction
 from tracker.digest import (COLUMNS, build_digest, catch_up, digest_trigger, due_week, export_rows, iso_week,
                             queue_digest, render_html, render_text, resolution_csv, week_of)
@@ -275,7 +275,8 @@ def test_no_personal_data_in_text_html_csv_or_the_mail(harness):
     with transaction(h.app.engine) as s:
         assert catch_up(s, h.app.context()) == "2026-W48"
     d = digest_of(h)
-    raw = [o.raw for o in Session(h.app.engine).exec(select(OutboxMail).where(OutboxMail.kind == "digest"))]
+    raw = [outbox.bytes_of(h.app.composer, o)
+           for o in Session(h.app.engine).exec(select(OutboxMail).where(OutboxMail.kind == "digest"))]
     outputs = [render_text(d), render_html(d, h.app.composer), resolution_csv(d.records).decode("utf-8-sig"),
                *map(mail_text, raw)]
     assert len(raw) == 1 and all("ESC-2026-0002" in o for o in outputs)

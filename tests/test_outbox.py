@@ -48,8 +48,8 @@ def test_two_senders_never_send_the_same_row(harness):
 
     async def both():
         await asyncio.gather(
-            outbox.drain(harness.app.engine, a, "test", "x@p.example.test", harness.clock(), instance="a", limit=3),
-            outbox.drain(harness.app.engine, b, "test", "x@p.example.test", harness.clock(), instance="b", limit=3))
+            outbox.drain(harness.app.engine, a, harness.app.composer, "test", "x@p.example.test", harness.clock(), instance="a", limit=3),
+            outbox.drain(harness.app.engine, b, harness.app.composer, "test", "x@p.example.test", harness.clock(), instance="b", limit=3))
 
     asyncio.run(both())
     assert len(a.sent) + len(b.sent) == 40
@@ -98,6 +98,61 @@ def test_permanent_failure_is_recorded_and_business_support_told(harness):
 def test_each_partnership_sends_only_its_own_mail(harness):
     queued(harness)
     rec = Recording()
-    sent = asyncio.run(outbox.drain(harness.app.engine, rec, "someone-else", "x@y.example.test",
+    sent = asyncio.run(outbox.drain(harness.app.engine, rec, harness.app.composer, "someone-else", "x@y.example.test",
                                     harness.clock()))
     assert sent == 0 and rec.sent == []
+
+
+def test_a_letter_kept_as_json_composes_to_the_same_mail_as_its_live_values(harness):
+    """The outbox keeps template values as JSON and composes at send time: a case row, times,
+    tables and sets must come back so the templates render exactly what they would have."""
+    from datetime import date, datetime, timezone
+
+    from mailer.compose import Attachment, Envelope
+    from tracker.digest_render import Table, _plain
+    from tracker.letters import case_values
+    from tracker.models import Case
+
+    p, now = harness.app.partnership, harness.clock()
+    case = Case(ref="ESC-2026-0042", partnership=p.id, policy="x", stage=p.policy.first().key, category="threshold",
+                client_reference="CH-1-TEST", decision_disputed="Visit refused.", decision_date=date(2026, 11, 2),
+                reasons="Missed appointments.", outcome_sought="A joint visit.", raised_at=now,
+                stage_started_at=now, stage_due_at=now, thread_id="t@x", acknowledged_at=now)
+    ics = Attachment("due.ics", "text/calendar", b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n")
+    values = case_values(p, case, [], extra={
+        "late": None, "when": datetime(2026, 11, 27, 17, tzinfo=timezone.utc), "right": frozenset({2, 1}),
+        "table": _plain(Table("T", ("a", "b"), (("1", "2"),), frozenset({1})))})
+    letter = outbox.Letter("reminder", "worker@council.example.test", values, in_reply_to="intake@x",
+                           attachments=(ics,))
+    row = outbox.pending_row(p, letter, "k/1", None, case.ref, ["t@x"], now)
+    direct = harness.app.composer.compose("reminder", values, Envelope(
+        sender=p.address, sender_name=p.display_name, to=letter.to, message_id=row["message_id"],
+        date=p.calendar.local(now), marker=p.id, in_reply_to="intake@x", references=("t@x", "intake@x"),
+        auto="auto-generated", attachments=(ics,)))
+    assert outbox.compose(harness.app.composer, row["letter"]) == direct
+    assert b"It has been acknowledged" in direct  # the case's acknowledged_at survived as truthy text
+
+
+def test_values_the_outbox_cannot_keep_are_refused_at_enqueue(harness):
+    import pytest
+
+    letter = outbox.Letter("reminder", "w@council.example.test", {"thing": object()})
+    with pytest.raises(TypeError, match="cannot be kept in the outbox"):
+        outbox.pending_row(harness.app.partnership, letter, "k/2", None, None, [], harness.clock())
+
+
+def test_a_letter_that_cannot_be_composed_is_failed_and_business_support_told(harness):
+    queued(harness)
+    with Session(harness.app.engine) as s:
+        row = s.exec(select(OutboxMail).order_by(OutboxMail.id)).first()
+        row.letter = row.letter.replace('"kind":"confirmation"', '"kind":"no_such_template"', 1)
+        s.add(row)
+        s.commit()
+    rec = Recording()
+    assert asyncio.run(harness.app.flush(rec)) == 1  # the notice
+    assert asyncio.run(harness.app.flush(rec)) == 1  # business support's report, queued meanwhile
+    with Session(harness.app.engine) as s:
+        rows = s.exec(select(OutboxMail).order_by(OutboxMail.id)).all()
+    assert rows[0].status == "failed" and "could not be composed" in rows[0].last_error
+    assert rows[-1].kind == "delivery_failed" and rows[-1].status == "sent"
+    assert all(r.raw and r.letter is None for r in rows if r.status == "sent")  # the bytes as sent are kept

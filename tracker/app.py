@@ -158,7 +158,7 @@ class App:
             return sweep.sweep(session, self.context())
 
     async def flush(self, transport: Transport) -> int:
-        return await outbox.drain(self.engine, transport, self.partnership.id, self.partnership.address,
+        return await outbox.drain(self.engine, transport, self.composer, self.partnership.id, self.partnership.address,
                                   self.clock(), instance=self.instance, on_failure=self.delivery_failed)
 
     def delivery_failed(self, row_id: int, error: str) -> None:

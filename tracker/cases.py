@@ -14,7 +14,7 @@ from parser import IntakeFields, ParsedMessage
 from tracker import machine, record
 from tracker.letters import audience, case_values, deadline_rows, letters, when
 from tracker.models import Case, OutboxMail, Party, RefCounter
-from tracker.outbox import Letter, enqueue
+from tracker.outbox import Letter, enqueue_many
 
 
 log = logging.getLogger(__name__)
@@ -45,21 +45,18 @@ def parties(session: Session, case: Case) -> list[Party]:
 
 def send(session: Session, ctx: Context, case: Case | None, event_seq: int | str, batch: list[Letter],
          thread: list[str]) -> list[int]:
-    ids = []
     batch = [letter for letter in batch if not _over_reply_limit(session, ctx, letter)]
     docs: dict[str, tuple] = {}
     batch = [_with_documents(session, ctx, case, letter, docs) for letter in batch]
-    for letter in batch:
-        key = f"{case.ref if case else 'none'}/{event_seq}/{letter.to}/{letter.kind}"
-        row = enqueue(session, ctx.composer, partnership=ctx.partnership, letter=letter, idem_key=key,
-                      case_id=case.id if case else None, ref=case.ref if case else None, thread=thread,
-                      now=ctx.now)
-        if row is not None:
-            ids.append(row.id)
-            if case is not None:
+    keyed = [(letter, f"{case.ref if case else 'none'}/{event_seq}/{letter.to}/{letter.kind}") for letter in batch]
+    ids = enqueue_many(session, ctx.partnership, keyed, case_id=case.id if case else None,
+                       ref=case.ref if case else None, thread=thread, now=ctx.now)
+    if case is not None:
+        for letter, row_id in zip(batch, ids):
+            if row_id is not None:
                 record.append(session, case, at=ctx.now, kind="mail_out", actor="service",
-                              summary=f"{letter.kind} queued for {letter.to}", outbox_id=row.id)
-    return ids
+                              summary=f"{letter.kind} queued for {letter.to}", outbox_id=row_id)
+    return [row_id for row_id in ids if row_id is not None]
 
 
 # Answers to a person's own mail: the kinds a stranger or a loop could make us send.
@@ -158,13 +155,15 @@ def _threaded(letter: Letter, intake_id: str | None) -> Letter:
 def _add_intake_parties(session: Session, case: Case, f: IntakeFields, sender: str | None) -> None:
     rows = [("raiser", "raiser", f.raised_by), ("raiser_manager", "raiser", f.raiser_manager),
             ("other_party", "other", f.other_party), ("other_manager", "other", f.other_manager)]
+    new = []
     for role, side, who in rows:
         email = (who.email if who else None) or (sender if role == "raiser" else None)
         if email:
-            session.add(Party(case_id=case.id, role=role, side=side, email=email.lower(),
-                              name=who.name if who else None, title=who.role if who else None,
-                              agency=who.agency if who else None, stage=None))
-    session.flush()
+            new.append(dict(case_id=case.id, role=role, side=side, email=email.lower(),
+                            name=who.name if who else None, title=who.role if who else None,
+                            agency=who.agency if who else None, stage=None))
+    if new:
+        session.execute(sa.insert(Party.__table__), new)
 
 
 def sender_on_case(people: list[Party], sender: str | None, case: Case, policy) -> machine.Sender:

@@ -58,7 +58,7 @@ def queue_digest(session: Session, ctx, week: str) -> bool:
     attachment = Attachment(csv_filename(p, week), "text/csv", resolution_csv(digest.records))
     body = values(digest)
     for addr in p.business_support:
-        enqueue(session, ctx.composer, partnership=p, idem_key=f"digest/{p.id}/{week}/{addr}",
+        enqueue(session, partnership=p, idem_key=f"digest/{p.id}/{week}/{addr}",
                 letter=Letter("digest", addr, body, attachments=(attachment,)),
                 case_id=None, ref=None, thread=[], now=now)
     if not p.business_support:

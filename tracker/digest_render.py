@@ -3,7 +3,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 
@@ -147,8 +147,14 @@ def values(d: Digest) -> dict:
     late = (f"Sent late: this digest was due {moment(d.scheduled_for)} and the service was not running then."
             if d.late else "")
     return {"partnership": d.partnership, "ref": None, "week": d.week, "policy": d.policy,
-            "coverage": coverage(d), "late": late, "tables": tables, "trend": trend_table(d),
-            "complete": d.complete}
+            "coverage": coverage(d), "late": late, "tables": [_plain(t) for t in tables],
+            "trend": _plain(trend_table(d)), "complete": d.complete}
+
+
+def _plain(t: Table) -> dict:
+    """A table as plain data, its text lines made here: the outbox keeps template values as
+    JSON until the mail is composed at send time, so templates see no methods."""
+    return {**{f.name: getattr(t, f.name) for f in fields(t)}, "lines": t.text()}
 
 
 def _composer(composer):

@@ -120,7 +120,10 @@ class OutboxMail(SQLModel, table=True):
     kind: str
     recipient: str
     message_id: str  # fixed at enqueue: a resend after a crash is recognisably the same mail
-    raw: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    # kind, template values and envelope as JSON, written at enqueue; the sender composes
+    # the mail from it and then keeps the bytes as sent in `raw` (and clears this)
+    letter: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    raw: Optional[bytes] = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
     status: str = Field(default="pending", index=True)  # pending | sending | sent | failed
     claimed_by: Optional[str] = None  # the instance sending it now (several may share a database)
     claimed_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))

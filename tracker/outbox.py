@@ -1,22 +1,25 @@
 """The durable outbox: mail rows written with the change that caused them, sent once.
 
-Enqueue happens inside the caller's transaction. `drain()` sends what is due over one
-transport connection. The Message-ID is fixed at enqueue, so if the process dies after
+Enqueue happens inside the caller's transaction and keeps the letter (kind, values,
+envelope); `drain()` composes and sends what is due over one transport connection. The Message-ID is fixed at enqueue, so if the process dies after
 the server's 250 but before the row is marked sent, the one resend carries the same
 Message-ID and mail clients show it once.
 """
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
+import json
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, select
 
-from mailer.compose import Composer, Envelope
+from mailer.compose import Attachment, Composer, Envelope
 from mailer.transport import PermanentFailure, TemporaryFailure, Transport
 from tracker.db import transaction
 from tracker.models import OutboxMail
@@ -38,31 +41,105 @@ class Letter:
     attachments: tuple = ()
 
 
+@dataclass(frozen=True)
+class Later:
+    """An attachment made when the mail is composed, by `tracker.documents.MAKERS[maker]`,
+    from plain values fixed at enqueue (a calendar entry costs more to make than the rest
+    of a case change: a backlog should not wait for it)."""
+
+    maker: str
+    args: dict
+
+
 def message_id(idem_key: str, kind: str, ref: str | None, domain: str) -> str:
     """Deterministic per idempotency key; carries the case reference so replies match."""
     token = hashlib.sha256(idem_key.encode()).hexdigest()[:16]
     return f"{ref or 'ESC-NONE'}.{kind}.{token}@{domain}"
 
 
-def enqueue(session: Session, composer: Composer, *, partnership, letter: Letter, idem_key: str,
-            case_id: int | None, ref: str | None, thread: list[str], now: datetime) -> OutboxMail | None:
-    """Write the rendered mail as a pending row. Returns None if that key was already queued."""
-    if session.exec(select(OutboxMail.id).where(OutboxMail.idem_key == idem_key)).first() is not None:
-        return None
+def enqueue(session: Session, *, partnership, letter: Letter, idem_key: str, case_id: int | None,
+            ref: str | None, thread: list[str], now: datetime) -> int | None:
+    """Write the letter as a pending row; returns its id, or None if that key was already queued."""
+    return enqueue_many(session, partnership, [(letter, idem_key)], case_id=case_id, ref=ref, thread=thread,
+                        now=now)[0]
+
+
+def enqueue_many(session: Session, partnership, letters: list[tuple[Letter, str]], *, case_id: int | None,
+                 ref: str | None, thread: list[str], now: datetime) -> list[int | None]:
+    """Write each (letter, idempotency key) as a pending row, in the caller's transaction;
+    returns the new rows' ids, None for a key already queued. One look-up and one INSERT for
+    all of them.
+
+    A row holds the letter's kind, template values and envelope as JSON; the sender composes
+    the bytes (`compose`). Composing at send time keeps a backlog's ingest to the case change
+    itself, and the bytes are the same whenever they are made: the Message-ID, the Date and
+    the MIME boundaries are fixed here."""
+    keys = [key for _, key in letters]
+    queued = set(session.exec(select(OutboxMail.idem_key).where(OutboxMail.idem_key.in_(keys)))) if keys else set()
+    fresh = []
+    for key in keys:  # a key twice in `letters` is queued once
+        fresh.append(key not in queued)
+        queued.add(key)
+    new = [pending_row(partnership, letter, key, case_id, ref, thread, now)
+           for (letter, key), ok in zip(letters, fresh) if ok]
+    if not new:
+        return [None] * len(letters)
+    table = OutboxMail.__table__
+    ids = iter(session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), new).scalars())
+    return [next(ids) if ok else None for ok in fresh]
+
+
+def pending_row(partnership, letter: Letter, idem_key: str, case_id: int | None, ref: str | None,
+                thread: list[str], now: datetime) -> dict:
+    """The column values of a new outbox row (see `enqueue`)."""
     mid = message_id(idem_key, letter.kind, ref, partnership.domain)
-    envelope = Envelope(
-        sender=partnership.address, sender_name=partnership.display_name, to=letter.to, message_id=mid,
-        date=partnership.calendar.local(now), marker=partnership.id,
-        in_reply_to=letter.in_reply_to or (thread[-1] if thread else None),
-        references=tuple(dict.fromkeys(thread + ([letter.in_reply_to] if letter.in_reply_to else []))),
-        auto=letter.auto, attachments=letter.attachments,
-    )
-    raw = composer.compose(letter.kind, letter.values, envelope)
-    row = OutboxMail(idem_key=idem_key, partnership=partnership.id, case_id=case_id, kind=letter.kind,
-                     recipient=letter.to, message_id=mid, raw=raw, created_at=now, next_attempt_at=now)
-    session.add(row)
-    session.flush()
-    return row
+    envelope = {
+        "sender": partnership.address, "sender_name": partnership.display_name, "to": letter.to,
+        "message_id": mid, "date": partnership.calendar.local(now), "marker": partnership.id,
+        "in_reply_to": letter.in_reply_to or (thread[-1] if thread else None),
+        "references": list(dict.fromkeys(thread + ([letter.in_reply_to] if letter.in_reply_to else []))),
+        "auto": letter.auto,
+    }
+    attachments = [{"make": a.maker, "args": a.args} if isinstance(a, Later) else
+                   {"filename": a.filename, "content_type": a.content_type, "data": base64.b64encode(a.data).decode()}
+                   for a in letter.attachments]
+    payload = json.dumps({"kind": letter.kind, "values": letter.values, "envelope": envelope,
+                          "attachments": attachments}, default=_plain, ensure_ascii=False, separators=(",", ":"))
+    return dict(idem_key=idem_key, partnership=partnership.id, case_id=case_id, kind=letter.kind,
+                recipient=letter.to, message_id=mid, letter=payload, created_at=now, next_attempt_at=now)
+
+
+def _plain(value):
+    """Template values as JSON: table rows as dicts, times as ISO text (templates only show
+    them or test them for truth); anything else is a mistake to catch at enqueue."""
+    if isinstance(value, SQLModel):
+        return value.model_dump()
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    raise TypeError(f"a template value of type {type(value).__name__} cannot be kept in the outbox")
+
+
+def bytes_of(composer: Composer, row: OutboxMail) -> bytes:
+    """A row's mail: the bytes as sent, or as they will be sent."""
+    return row.raw if row.raw is not None else compose(composer, row.letter)
+
+
+def compose(composer: Composer, letter_json: str) -> bytes:
+    """The bytes of a queued letter."""
+    from tracker.documents import MAKERS
+
+    d = json.loads(letter_json)
+    env = d["envelope"]
+    envelope = Envelope(**{**env, "date": datetime.fromisoformat(env["date"]),
+                           "references": tuple(env["references"])},
+                        attachments=tuple(MAKERS[a["make"]](a["args"]) if "make" in a else
+                                          Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"]))
+                                          for a in d["attachments"]))
+    return composer.compose(d["kind"], d["values"], envelope)
 
 
 def pending_count(engine: sa.Engine) -> int:
@@ -93,16 +170,25 @@ def claim(engine: sa.Engine, partnership: str, instance: str, now: datetime, lim
         return sorted(taken.scalars().all())
 
 
-async def drain(engine: sa.Engine, transport: Transport, partnership: str, sender: str, now: datetime,
-                instance: str = "local", on_failure=None, limit: int = 500) -> int:
+async def drain(engine: sa.Engine, transport: Transport, composer: Composer, partnership: str, sender: str,
+                now: datetime, instance: str = "local", on_failure=None, limit: int = 500) -> int:
     """Send every due mail of `partnership`; returns how many the server accepted."""
     sent = 0
     while ids := claim(engine, partnership, instance, now, limit):
         with Session(engine) as s:  # one read for the whole claim, not one per mail
-            rows = {r.id: r for r in s.exec(select(OutboxMail.id, OutboxMail.recipient, OutboxMail.raw,
-                                                   OutboxMail.kind).where(OutboxMail.id.in_(ids)))}
+            rows = {r.id: r for r in s.exec(select(OutboxMail.id, OutboxMail.recipient, OutboxMail.kind,
+                                                   OutboxMail.letter, OutboxMail.raw).where(OutboxMail.id.in_(ids)))}
         for i, row_id in enumerate(ids):
-            _, recipient, raw, kind = rows[row_id]
+            _, recipient, kind, letter, raw = rows[row_id]
+            try:
+                raw = raw or compose(composer, letter)
+            except Exception as exc:  # noqa: BLE001 - a template that cannot render: tell someone, go on
+                error = f"could not be composed ({type(exc).__name__}: {str(exc)[:200]})"
+                _mark(engine, row_id, "failed", error, now)
+                log.error("outbox %s: %s", row_id, error)
+                if on_failure:
+                    on_failure(row_id, error)
+                continue
             try:
                 await transport.send(raw, sender, [recipient], name=kind)
             except TemporaryFailure as exc:
@@ -116,7 +202,7 @@ async def drain(engine: sa.Engine, transport: Transport, partnership: str, sende
                 if on_failure:
                     on_failure(row_id, str(exc))
                 continue
-            _mark(engine, row_id, "sent", None, now)
+            _mark(engine, row_id, "sent", None, now, raw)
             sent += 1
         if len(ids) < limit:
             break
@@ -130,13 +216,16 @@ def _release(engine: sa.Engine, ids: list[int]) -> None:
                    .values(status="pending", claimed_by=None, claimed_at=None))
 
 
-def _mark(engine: sa.Engine, row_id: int, status: str, error: str | None, now: datetime) -> None:
+def _mark(engine: sa.Engine, row_id: int, status: str, error: str | None, now: datetime,
+          raw: bytes | None = None) -> None:
     """One UPDATE, committed at once: after a 250 this is the only work before the row is
-    safe, so a death in between (the one window that can send a mail twice) stays short."""
+    safe, so a death in between (the one window that can send a mail twice) stays short.
+    A sent row keeps the bytes as sent, and no longer the letter they were made from."""
+    sent = {"raw": raw, "letter": None} if status == "sent" else {}
     with engine.begin() as conn:
         conn.execute(sa.update(OutboxMail).where(OutboxMail.id == row_id).values(
             status=status, last_error=error, attempts=OutboxMail.attempts + 1,
-            sent_at=now if status == "sent" else None))
+            sent_at=now if status == "sent" else None, **sent))
 
 
 def _retry_later(engine: sa.Engine, row_id: int, error: str, now: datetime) -> None:

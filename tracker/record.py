@@ -9,6 +9,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
+
+import sqlalchemy as sa
 
 from sqlmodel import Session, select
 
@@ -44,9 +47,17 @@ def _digest_before_0003(prev_hash: str, case_ref: str, e: Event) -> str | None:
     return hashlib.sha256((prev_hash + payload).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Entry:
+    """What a caller needs of an entry just written: its place in the log."""
+
+    seq: int
+    hash: str
+
+
 def append(session: Session, case: Case, *, at: datetime, kind: str, actor: str, summary: str,
-           statement: str | None = None, inbound_id: int | None = None, outbox_id: int | None = None) -> Event:
-    """Add one entry to `case`'s log and return it (flushed, so it has an id).
+           statement: str | None = None, inbound_id: int | None = None, outbox_id: int | None = None) -> Entry:
+    """Add one entry to `case`'s log, written at once (one INSERT, no ORM object).
 
     The chain's tail is remembered for the rest of the transaction (session.info), so a
     change that writes several entries asks the database for it once."""
@@ -56,15 +67,13 @@ def append(session: Session, case: Case, *, at: datetime, kind: str, actor: str,
                             .order_by(Event.seq.desc())).first()
         tails[case.id] = tuple(last) if last else (0, GENESIS)
     seq, prev = tails[case.id]
-    event = Event(case_id=case.id, seq=seq + 1, at=at, kind=kind, actor=actor,
-                  stage=case.stage, summary=summary, statement=statement,
-                  statement_hash=statement_hash(statement), inbound_id=inbound_id,
-                  outbox_id=outbox_id, prev_hash=prev, hash="")
-    event.hash = _digest(prev, case.ref, event)
-    session.add(event)
-    session.flush()
-    tails[case.id] = (event.seq, event.hash)
-    return event
+    row = dict(case_id=case.id, seq=seq + 1, at=at, kind=kind, actor=actor, stage=case.stage, summary=summary,
+               statement=statement, statement_hash=statement_hash(statement), inbound_id=inbound_id,
+               outbox_id=outbox_id, prev_hash=prev)
+    row["hash"] = _digest(prev, case.ref, SimpleNamespace(**row))
+    session.execute(sa.insert(Event.__table__), row)
+    tails[case.id] = (row["seq"], row["hash"])
+    return Entry(row["seq"], row["hash"])
 
 
 def events(session: Session, case: Case) -> list[Event]:

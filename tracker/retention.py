@@ -43,4 +43,4 @@ def _purge_case(session: Session, case: Case) -> None:
     session.exec(sa.update(Event).where(Event.case_id == case.id).values(statement=None))
     session.exec(sa.update(InboundMessage).where(InboundMessage.case_id == case.id).values(raw=None))
     session.exec(sa.update(OutboxMail).where(OutboxMail.case_id == case.id, OutboxMail.status != "pending")
-                 .values(raw=b""))
+                 .values(raw=None, letter=None))

@@ -194,6 +194,14 @@ def _seen(s: Session, mailbox: str, item: Incoming, sha: str) -> str | None:
         or_(InboundMessage.source_key == item.key, InboundMessage.digest == sha))).first()
 
 
+def _seen_many(s: Session, mailbox: str, items: list[Incoming], shas: list[str]) -> tuple[dict, dict]:
+    """Where each already-recorded message of a batch went: by mailbox key, and by digest."""
+    rows = s.exec(select(InboundMessage.source_key, InboundMessage.digest, InboundMessage.disposition).where(
+        InboundMessage.mailbox == mailbox, or_(InboundMessage.source_key.in_([i.key for i in items]),
+                                               InboundMessage.digest.in_(shas)))).all()
+    return {key: d for key, _, d in rows}, {sha: d for _, sha, d in rows}
+
+
 def process_batch(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str,
                   items: list[Incoming]) -> list[str]:
     """Record a backlog's messages in one transaction (one commit, not one per message).
@@ -201,10 +209,13 @@ def process_batch(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: s
     again one message at a time, where a failing message is shunted alone."""
     try:
         with transaction(engine) as s:
+            shas = [digest(item.raw) for item in items]
+            by_key, by_digest = _seen_many(s, mailbox, items, shas)
             out = []
-            for item in items:
-                sha = digest(item.raw)
-                out.append(_seen(s, mailbox, item, sha) or _record_in(s, make_ctx(), mailbox, item, sha))
+            for item, sha in zip(items, shas):
+                out.append(by_key.get(item.key) or by_digest.get(sha)
+                           or _record_in(s, make_ctx(), mailbox, item, sha))
+                by_digest[sha] = out[-1]  # the same mail twice in one batch is recorded once
             return out
     except sa.exc.OperationalError:
         raise  # the database is unreachable or busy: nothing is moved; the batch waits for next time
