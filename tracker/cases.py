@@ -30,13 +30,15 @@ class Context:
 
 
 def next_ref(session: Session, year: int) -> str:
-    counter = session.get(RefCounter, year, with_for_update=True)
-    if counter is None:
-        counter = RefCounter(year=year, last=0)
-    counter.last += 1
-    session.add(counter)
-    session.flush()
-    return f"ESC-{year}-{counter.last:04d}"
+    """The year's next reference. The UPDATE locks the counter row until commit, so two
+    instances never hand out the same number (two first-of-the-year inserts collide on the
+    primary key instead, and the loser's batch is redone)."""
+    t = RefCounter.__table__
+    last = session.execute(t.update().where(t.c.year == year).values(last=t.c.last + 1).returning(t.c.last)).scalar()
+    if last is None:
+        last = 1
+        session.execute(t.insert().values(year=year, last=last))
+    return f"ESC-{year}-{last:04d}"
 
 
 def parties(session: Session, case: Case) -> list[Party]:
@@ -52,10 +54,9 @@ def send(session: Session, ctx: Context, case: Case | None, event_seq: int | str
     ids = enqueue_many(session, ctx.partnership, keyed, case_id=case.id if case else None,
                        ref=case.ref if case else None, thread=thread, now=ctx.now)
     if case is not None:
-        for letter, row_id in zip(batch, ids):
-            if row_id is not None:
-                record.append(session, case, at=ctx.now, kind="mail_out", actor="service",
-                              summary=f"{letter.kind} queued for {letter.to}", outbox_id=row_id)
+        record.append_many(session, case, [dict(at=ctx.now, kind="mail_out", actor="service", outbox_id=row_id,
+                                                summary=f"{letter.kind} queued for {letter.to}")
+                                           for letter, row_id in zip(batch, ids) if row_id is not None])
     return [row_id for row_id in ids if row_id is not None]
 
 

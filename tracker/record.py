@@ -57,23 +57,37 @@ class Entry:
 
 def append(session: Session, case: Case, *, at: datetime, kind: str, actor: str, summary: str,
            statement: str | None = None, inbound_id: int | None = None, outbox_id: int | None = None) -> Entry:
-    """Add one entry to `case`'s log, written at once (one INSERT, no ORM object).
+    """Add one entry to `case`'s log (see `append_many`)."""
+    return append_many(session, case, [dict(at=at, kind=kind, actor=actor, summary=summary, statement=statement,
+                                            inbound_id=inbound_id, outbox_id=outbox_id)])[0]
+
+
+def append_many(session: Session, case: Case, entries: list[dict]) -> list[Entry]:
+    """Add entries (at, kind, actor, summary, and optionally statement, inbound_id,
+    outbox_id) to `case`'s log in order, written at once: one INSERT, no ORM objects.
 
     The chain's tail is remembered for the rest of the transaction (session.info), so a
     change that writes several entries asks the database for it once."""
+    if not entries:
+        return []
     tails = session.info.setdefault("record_tails", {})
     if case.id not in tails:
         last = session.exec(select(Event.seq, Event.hash).where(Event.case_id == case.id)
                             .order_by(Event.seq.desc())).first()
         tails[case.id] = tuple(last) if last else (0, GENESIS)
     seq, prev = tails[case.id]
-    row = dict(case_id=case.id, seq=seq + 1, at=at, kind=kind, actor=actor, stage=case.stage, summary=summary,
-               statement=statement, statement_hash=statement_hash(statement), inbound_id=inbound_id,
-               outbox_id=outbox_id, prev_hash=prev)
-    row["hash"] = _digest(prev, case.ref, SimpleNamespace(**row))
-    session.execute(sa.insert(Event.__table__), row)
-    tails[case.id] = (row["seq"], row["hash"])
-    return Entry(row["seq"], row["hash"])
+    rows = []
+    for e in entries:
+        seq += 1
+        statement = e.get("statement")
+        row = dict(case_id=case.id, seq=seq, at=e["at"], kind=e["kind"], actor=e["actor"], stage=case.stage,
+                   summary=e["summary"], statement=statement, statement_hash=statement_hash(statement),
+                   inbound_id=e.get("inbound_id"), outbox_id=e.get("outbox_id"), prev_hash=prev)
+        row["hash"] = prev = _digest(prev, case.ref, SimpleNamespace(**row))
+        rows.append(row)
+    session.execute(sa.insert(Event.__table__), rows)
+    tails[case.id] = (seq, prev)
+    return [Entry(r["seq"], r["hash"]) for r in rows]
 
 
 def events(session: Session, case: Case) -> list[Event]:
