@@ -176,8 +176,9 @@ async def drain(engine: sa.Engine, transport: Transport, composer: Composer, par
     """Send every due mail of `partnership`; returns how many the server accepted.
 
     A row is marked sent by a worker thread as soon as the server has accepted it, while
-    this loop composes and sends the next one: the commit no longer waits in line, and the
-    window between the 250 and the mark is as short as before."""
+    this loop composes the next one: the commit no longer waits in line, the window between
+    the 250 and the mark is as short as before, and the next mail is handed to the server
+    only once that mark is committed."""
     sent = 0
     marking: asyncio.Future | None = None
     try:
@@ -195,6 +196,9 @@ async def drain(engine: sa.Engine, transport: Transport, composer: Composer, par
                             f"could not be composed ({type(exc).__name__}: {str(exc)[:200]})",
                             now, on_failure)
                     continue
+                if marking is not None:  # the last mail is marked before this one is handed over:
+                    await marking        # a death can still leave at most one mail to send twice
+                    marking = None
                 try:
                     await transport.send(raw, sender, [recipient], name=kind)
                 except TemporaryFailure as exc:
@@ -205,8 +209,6 @@ async def drain(engine: sa.Engine, transport: Transport, composer: Composer, par
                 except PermanentFailure as exc:
                     _failed(engine, row_id, "refused permanently", str(exc), now, on_failure)
                     continue
-                if marking is not None:
-                    await marking
                 marking = asyncio.ensure_future(asyncio.to_thread(_mark, engine, row_id, "sent", None, now, raw))
                 sent += 1
             if len(ids) < limit:
