@@ -156,3 +156,21 @@ def test_a_letter_that_cannot_be_composed_is_failed_and_business_support_told(ha
     assert rows[0].status == "failed" and "could not be composed" in rows[0].last_error
     assert rows[-1].kind == "delivery_failed" and rows[-1].status == "sent"
     assert all(r.raw and r.letter is None for r in rows if r.status == "sent")  # the bytes as sent are kept
+
+
+def test_each_mail_is_marked_sent_before_the_next_is_handed_to_the_server(harness):
+    """The one resend window: a death between a 250 and its mark. Marks run in a worker
+    thread, but never more than one mail may be accepted and not yet marked."""
+    queued(harness, n_intakes=3)
+    engine = harness.app.engine
+
+    class Checking(Recording):
+        async def send(self, raw, sender, recipients, name=""):
+            with Session(engine) as s:
+                marked = len(s.exec(select(OutboxMail).where(OutboxMail.status == "sent")).all())
+            assert marked == len(self.sent), "a mail was handed over before the last one was marked"
+            await super().send(raw, sender, recipients, name)
+
+    rec = Checking()
+    assert asyncio.run(harness.app.flush(rec)) == 6 and len(rec.sent) == 6
+    assert [status for _, status in statuses(harness)] == ["sent"] * 6
