@@ -86,9 +86,16 @@ class Harness:
         self._n = 0
 
     def deliver(self, raw: bytes) -> None:
-        (self.base / "inbox" / "new").mkdir(parents=True, exist_ok=True)
+        """As an MTA delivers to a Maildir: written in tmp/, then renamed into new/, so a
+        daemon watching the inbox never reads a message half written (it would quarantine
+        the empty or cut file, and the message would be lost to the test)."""
+        inbox = self.base / "inbox"
+        for sub in ("tmp", "new"):
+            (inbox / sub).mkdir(parents=True, exist_ok=True)
         self._n += 1
-        (self.base / "inbox" / "new" / f"{self._n:05d}.test").write_bytes(raw)
+        name = f"{self._n:05d}.test"
+        (inbox / "tmp" / name).write_bytes(raw)
+        (inbox / "tmp" / name).rename(inbox / "new" / name)
 
     def run(self) -> tuple[int, int]:
         return self.app.run_once()
