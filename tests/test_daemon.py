@@ -148,3 +148,31 @@ def test_two_daemons_one_mailbox_the_standby_takes_over(tmp_path, clock):
     with Session(h.app.engine) as s:
         assert len(s.exec(select(Case)).all()) == 2
         assert len(s.exec(select(OutboxMail).where(OutboxMail.kind != "digest")).all()) == 4
+
+
+def test_the_watcher_outlives_a_database_error_while_taking_the_mailbox(tmp_path, clock, monkeypatch):
+    """A database that is away while the lease is taken (PostgreSQL restarting, say) must
+    cost a retry, not the watcher thread: the process would stay up serving no mailbox."""
+    import sqlalchemy as sa
+
+    from tracker import lease
+
+    real, calls = lease.reclaim_unsent, []
+
+    def flaky(engine, partnership):
+        calls.append(partnership)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("UPDATE outboxmail", {}, Exception("server closed the connection"))
+        return real(engine, partnership)
+
+    monkeypatch.setattr(lease, "reclaim_unsent", flaky)
+    monkeypatch.setattr("tracker.daemon.backoff", lambda failures: 0.05)
+    h = fast(tmp_path, clock)
+    daemon, thread = start(h)
+    try:
+        h.deliver(intake())
+        assert wait_until(lambda: sent_count(h) == 2, PATIENCE)
+    finally:
+        daemon.stop()
+        thread.join(30)
+    assert len(calls) >= 2

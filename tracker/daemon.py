@@ -140,7 +140,13 @@ class Daemon:
         while another instance holds it."""
         failures = 0
         while not self.stopping.is_set():
-            if not self._hold_lease():
+            try:
+                held = self._hold_lease()
+            except Exception as exc:  # noqa: BLE001 - the database is away: the watcher must outlive it
+                failures += 1
+                self._pause(backoff(failures), f"cannot reach the database for the mailbox lease ({type(exc).__name__})")
+                continue
+            if not held:
                 self.stopping.wait(LEASE_RETRY_SECONDS)
                 continue
             try:
