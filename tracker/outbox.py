@@ -7,7 +7,6 @@ Message-ID and mail clients show it once.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import hashlib
@@ -173,50 +172,38 @@ def claim(engine: sa.Engine, partnership: str, instance: str, now: datetime, lim
 
 async def drain(engine: sa.Engine, transport: Transport, composer: Composer, partnership: str, sender: str,
                 now: datetime, instance: str = "local", on_failure=None, limit: int = 500) -> int:
-    """Send every due mail of `partnership`; returns how many the server accepted.
-
-    A row is marked sent by a worker thread as soon as the server has accepted it, while
-    this loop composes the next one: the commit no longer waits in line, the window between
-    the 250 and the mark is as short as before, and the next mail is handed to the server
-    only once that mark is committed."""
+    """Send every due mail of `partnership`; returns how many the server accepted. Each is
+    composed just before it is sent, and marked sent straight after the server's 250."""
     sent = 0
-    marking: asyncio.Future | None = None
-    try:
-        while ids := claim(engine, partnership, instance, now, limit):
-            with Session(engine) as s:  # one read for the whole claim, not one per mail
-                rows = {r.id: r for r in s.exec(select(OutboxMail.id, OutboxMail.recipient, OutboxMail.kind,
-                                                       OutboxMail.letter, OutboxMail.raw)
-                                                .where(OutboxMail.id.in_(ids)))}
-            for i, row_id in enumerate(ids):
-                _, recipient, kind, letter, raw = rows[row_id]
-                try:
-                    raw = raw or compose(composer, letter)
-                except Exception as exc:  # noqa: BLE001 - a template that cannot render: tell someone, go on
-                    _failed(engine, row_id, "could not be composed",
-                            f"could not be composed ({type(exc).__name__}: {str(exc)[:200]})",
-                            now, on_failure)
-                    continue
-                if marking is not None:  # the last mail is marked before this one is handed over:
-                    await marking        # a death can still leave at most one mail to send twice
-                    marking = None
-                try:
-                    await transport.send(raw, sender, [recipient], name=kind)
-                except TemporaryFailure as exc:
-                    _retry_later(engine, row_id, str(exc), now)
-                    _release(engine, ids[i + 1:])
-                    log.warning("outbox %s: temporary failure, will retry", row_id)
-                    return sent  # the server is unhappy: stop this round, keep order
-                except PermanentFailure as exc:
-                    _failed(engine, row_id, "refused permanently", str(exc), now, on_failure)
-                    continue
-                marking = asyncio.ensure_future(asyncio.to_thread(_mark, engine, row_id, "sent", None, now, raw))
-                sent += 1
-            if len(ids) < limit:
-                break
-        return sent
-    finally:
-        if marking is not None:
-            await marking
+    while ids := claim(engine, partnership, instance, now, limit):
+        with Session(engine) as s:  # one read for the whole claim, not one per mail
+            rows = {r.id: r for r in s.exec(select(OutboxMail.id, OutboxMail.recipient, OutboxMail.kind,
+                                                   OutboxMail.letter, OutboxMail.raw)
+                                            .where(OutboxMail.id.in_(ids)))}
+        for i, row_id in enumerate(ids):
+            _, recipient, kind, letter, raw = rows[row_id]
+            try:
+                raw = raw or compose(composer, letter)
+            except Exception as exc:  # noqa: BLE001 - a template that cannot render: tell someone, go on
+                _failed(engine, row_id, "could not be composed",
+                        f"could not be composed ({type(exc).__name__}: {str(exc)[:200]})",
+                        now, on_failure)
+                continue
+            try:
+                await transport.send(raw, sender, [recipient], name=kind)
+            except TemporaryFailure as exc:
+                _retry_later(engine, row_id, str(exc), now)
+                _release(engine, ids[i + 1:])
+                log.warning("outbox %s: temporary failure, will retry", row_id)
+                return sent  # the server is unhappy: stop this round, keep order
+            except PermanentFailure as exc:
+                _failed(engine, row_id, "refused permanently", str(exc), now, on_failure)
+                continue
+            _mark(engine, row_id, "sent", None, now, raw)
+            sent += 1
+        if len(ids) < limit:
+            break
+    return sent
 
 
 def _failed(engine: sa.Engine, row_id: int, why: str, error: str, now: datetime, on_failure) -> None:
