@@ -1,6 +1,7 @@
 """Benchmark: N intakes already waiting in the mailbox when the daemon starts.
 
-Usage: python bench/bench_backlog.py [N]     (N intakes, default 10000)
+Usage: python bench/bench_backlog.py [N] [--postgres]   (N intakes, default 10000; the
+database is SQLite unless --postgres starts a private PostgreSQL on loopback)
 
 Reports, as intakes per second:
 * ingest: daemon start -> every case committed and every intake moved to Processed
@@ -78,12 +79,25 @@ def sample_outgoing(n: int) -> bytes:
     return msg.as_bytes()
 
 
-def main(n: int) -> None:
+def main(argv: list[str]) -> None:
+    postgres = "--postgres" in argv
+    argv = [a for a in argv if a != "--postgres"]
+    n = int(argv[1]) if len(argv) > 1 else 10_000
+    if not postgres:
+        return run(n, None)
+    from tests.harness.fixtures import _base_dir
+    from tests.harness.postgres import Postgres
+
+    with Postgres(_base_dir("bench-postgres-")) as server:
+        run(n, server.new_database("backlog"))
+
+
+def run(n: int, database_url: str | None) -> None:
     print(f"$ {command_line()}")
     with mail_stack() as stack, tempfile.TemporaryDirectory() as tmp:
-        config = write_config(stack, Path(tmp))
+        config = write_config(stack, Path(tmp), database_url=database_url)
         upgrade_db(stack, config)
-        db = Path(tmp) / "cases.db"
+        db = database_url or Path(tmp) / "cases.db"
         t0 = time.monotonic()
         append_intakes(stack, range(n), seed=1)
         print(f"queued {n} intakes by MULTIAPPEND in {time.monotonic() - t0:.1f} s")
@@ -103,7 +117,8 @@ def main(n: int) -> None:
         t_done = time.monotonic() - t0
         daemon.stop()
         pending = db_scalar(db, "SELECT count(*) FROM outboxmail WHERE status != 'sent'")
-    print(f"intakes: {n} waiting when the daemon started (its start-up, ~1 s, included)")
+    print(f"intakes: {n} waiting when the daemon started (its start-up, ~1 s, included); "
+          f"database: {'PostgreSQL' if database_url else 'SQLite'}")
     print(f"ingest (case committed + moved to Processed): {t_ingest:.1f} s = {n / t_ingest:.0f} intakes/s "
           f"(aim 500/s)")
     print(f"end to end (every confirmation and notice delivered): {t_done:.1f} s = {n / t_done:.0f} intakes/s "
@@ -114,4 +129,4 @@ def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
+    main(sys.argv)

@@ -255,8 +255,21 @@ def message_ids(stack: MailStack, user: str, folder: str = "INBOX") -> list[str]
     return out
 
 
-def db_scalar(db: Path, sql: str, *params) -> int:
-    """One number from the service's SQLite file (read-only; 0 while it does not exist yet)."""
+_engines: dict = {}
+
+
+def db_scalar(db: Path | str, sql: str, *params) -> int:
+    """One number from the service's SQLite file (read-only; 0 while it does not exist yet),
+    or from the database at a URL (PostgreSQL: `db` is then a str)."""
+    if isinstance(db, str):
+        import sqlalchemy as sa
+
+        engine = _engines.setdefault(db, sa.create_engine(db, poolclass=sa.pool.NullPool))
+        try:
+            with engine.connect() as conn:
+                return conn.exec_driver_sql(sql.replace("?", "%s"), params).scalar()
+        except sa.exc.ProgrammingError:  # schema not created yet
+            return 0
     if not db.exists():
         return 0
     try:
@@ -266,7 +279,7 @@ def db_scalar(db: Path, sql: str, *params) -> int:
         return 0
 
 
-def cases(db: Path) -> int:
+def cases(db: Path | str) -> int:
     return db_scalar(db, "SELECT count(*) FROM \"case\"")
 
 

@@ -4,8 +4,9 @@ Three things run side by side, all reading and writing through the database:
 - a mailbox watcher thread: holds IMAP IDLE (or polls where the server has none), handles
   each new message in its own transaction, and wakes the sender; reconnects with
   exponential backoff and jitter, and on reconnect handles whatever arrived meanwhile;
-- the sender task: drains the outbox over one reused SMTP connection when woken, and
-  retries temporary failures on a timer;
+- the sender: drains the outbox over one reused SMTP connection when woken, and retries
+  temporary failures on a timer; a process of its own under `escalations run`
+  (tracker.sender), a task in this event loop otherwise;
 - APScheduler (3.x, in this event loop): the deadline sweep every minute and the weekly
   digest, with a catch-up at start for a digest missed while the service was down.
 SIGTERM finishes the message in hand, flushes what can be sent, and exits.
@@ -30,15 +31,16 @@ from mailer.inbox import ImapInbox, Inbox
 from tracker import lease
 from tracker.app import App, open_inbox, open_transport
 from tracker.db import utcnow
+from tracker.sender import RETRY_SECONDS as SENDER_RETRY_SECONDS, SenderProcess
 
 log = logging.getLogger(__name__)
 
 IDLE_RENEW_SECONDS = 5 * 60  # re-issued well before servers drop IDLE (29 min, RFC 2177), and a
 # fresh look at the folder each time bounds how long a missed announcement can leave mail waiting
-SENDER_RETRY_SECONDS = 5.0  # how often the sender looks for retries that have come due
 MAX_BACKOFF_SECONDS = 300.0
 LEASE_RENEW_SECONDS = 5.0  # the lease lasts 15 s: a standby takes over within seconds of a death
 LEASE_RETRY_SECONDS = 3.0
+SENDER_STOP_SECONDS = 120.0  # a stopping daemon waits this long for the sender's last flush
 
 
 def backoff(failures: int) -> float:
@@ -47,12 +49,17 @@ def backoff(failures: int) -> float:
 
 
 class Daemon:
-    def __init__(self, app: App):
+    def __init__(self, app: App, sender_process: bool = False):
+        """`sender_process`: send from a process of its own (tracker.sender), as `escalations
+        run` does; otherwise from a task in this process (tests that drive the app's clock)."""
         self.app = app
         self.sweep_seconds = app.config.daemon.sweep_seconds
         self.stopping = threading.Event()
         self.connected = threading.Event()
-        self.holds_lease = threading.Event()
+        self.sender = SenderProcess(str(app.config.path), app.instance, app.config.log_level) \
+            if sender_process else None
+        # shared with the sender process, which sends only while this instance holds the mailbox
+        self.holds_lease = self.sender.holds if self.sender else threading.Event()
         self.lease_name = f"mailbox:{app.partnership.id}"
         self._renewed = 0.0
         self._jobs: list = []
@@ -78,17 +85,22 @@ class Daemon:
                 pass
         scheduler = self._scheduler()
         scheduler.start()
+        if self.sender:
+            self.sender.start()  # from this thread, which lives as long as the daemon
         watcher = threading.Thread(target=self.watch, name="mailbox-watcher", daemon=True)
         watcher.start()
         try:
-            await self.send_loop()
+            await (self.supervise_sender() if self.sender else self.send_loop())
         finally:
             scheduler.shutdown(wait=False)
             await asyncio.to_thread(watcher.join, 30)
             for job in self._jobs:  # work started from the watcher finishes before the last flush
                 await asyncio.wrap_future(job)
-            if self.holds_lease.is_set():
+            if self.sender:
+                await asyncio.to_thread(self.sender.stop, SENDER_STOP_SECONDS)  # its last flush
+            elif self.holds_lease.is_set():
                 await self._flush_once()
+            if self.holds_lease.is_set():
                 lease.release(self.app.engine, self.lease_name, self.app.instance)
                 self.holds_lease.clear()
 
@@ -231,8 +243,19 @@ class Daemon:
             self._jobs.append(asyncio.run_coroutine_threadsafe(job(), self._loop))
 
     def wake_sender(self) -> None:
-        if self._loop is not None and self._wake is not None:
+        if self.sender:
+            self.sender.wake()
+        elif self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def supervise_sender(self) -> None:
+        """Keep the sender process running until the daemon stops."""
+        while not self.stopping.is_set():
+            await asyncio.sleep(0.5)
+            if not self.sender.alive() and not self.stopping.is_set():
+                log.error("the sender process ended (exit code %s); starting another",
+                          self.sender.process.exitcode if self.sender.process else None)
+                self.sender.start()
 
     async def send_loop(self) -> None:
         transport = open_transport(self.app.partnership.outgoing)

@@ -8,8 +8,9 @@ from tracker.daemon import Daemon
 
 
 def run_all(apps: list) -> None:
-    """One Daemon per partnership, each with its own mailbox watcher, sender and scheduler."""
-    daemons = [Daemon(app) for app in apps]
+    """One Daemon per partnership, each with its own mailbox watcher, scheduler and sender
+    process."""
+    daemons = [Daemon(app, sender_process=True) for app in apps]
     if len(daemons) == 1:
         daemons[0].run()  # in the main thread: it installs its own signal handlers
         return

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -172,3 +174,55 @@ def test_dovecot_restart_mid_idle_reconnects_and_misses_nothing(mailstack, servi
     assert daemon.stop() == 0, daemon.log_tail()
     assert assert_exactly_once(mailstack, db, 15) == {WORKER: 0, OTHER: 0}
     assert "mailbox connection lost" in daemon.log_path.read_text()
+
+
+def _children(pid: int) -> list[int]:
+    """The daemon's sender processes: children of `pid` started by multiprocessing's spawn
+    (its resource tracker is a child too, and is left out). From /proc: Linux, like the unit."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            spawned = b"spawn_main" in (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(text[text.rfind(")") + 2:].split()[1]) == pid and spawned:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return state[state.rfind(")") + 2] not in "ZX"
+
+
+def test_the_sender_process_is_restarted_if_it_dies_and_dies_with_the_daemon(mailstack, service, tmp_path):
+    """The sender runs in a process of its own: killed, the daemon starts another and nothing
+    is lost; the daemon killed -9, the sender goes with it (none left to send what the next
+    daemon sends)."""
+    config, start = service
+    db = tmp_path / "cases.db"
+    daemon = start()
+    append_intakes(mailstack, range(0, 3), seed=21)
+    assert wait_until(lambda: all_delivered(mailstack, db, 3), WAIT), daemon.log_tail()
+    senders = _children(daemon.pid)
+    assert len(senders) == 1, senders
+    os.kill(senders[0], signal.SIGKILL)
+    assert wait_until(lambda: [p for p in _children(daemon.pid) if p != senders[0] and _alive(p)], WAIT)
+    append_intakes(mailstack, range(3, 6), seed=22)
+    assert wait_until(lambda: all_delivered(mailstack, db, 6), WAIT), daemon.log_tail()
+    assert "the sender process ended" in daemon.log_path.read_text()
+    sender = [p for p in _children(daemon.pid) if _alive(p)][0]
+    daemon.kill()
+    assert wait_until(lambda: not _alive(sender), 30), "the sender outlived the daemon"
+    restarted = start()
+    holder = lambda: str(db_scalar(db, "SELECT holder FROM lease") or "")  # noqa: E731
+    assert wait_until(lambda: f":{restarted.pid}:" in holder(), WAIT), restarted.log_tail()
+    assert wait_until(lambda: all_delivered(mailstack, db, 6), WAIT), restarted.log_tail()
+    time.sleep(1.0)
+    assert restarted.stop() == 0, restarted.log_tail()
+    assert assert_exactly_once(mailstack, db, 6) == {WORKER: 0, OTHER: 0}
+    assert not [p for p in _children(restarted.pid) if _alive(p)], "the sender outlived a clean stop"

@@ -1,0 +1,132 @@
+"""The sender in a process of its own, so composing and sending mail does not share one
+interpreter lock with the mailbox watcher: during a backlog both run at once, on two cores.
+
+The daemon starts it (`SenderProcess`) and tells it, through shared memory without locks,
+when to look at the outbox (a wake count), whether this instance holds the mailbox
+(`holds`: only the holder sends) and when to finish (`finish`). It reads its partnership's config file itself
+and sends as the daemon's instance. It dies with the daemon: the kernel kills it when the
+daemon dies (PR_SET_PDEATHSIG), so a daemon killed with -9 never leaves a sender behind
+that could send what the next daemon sends. Signals aimed at the whole group (SIGTERM from
+systemd, Ctrl-C) are left to the daemon, which finishes in order: the watcher's last batch
+first, then the sender's last flush.
+"""
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import time
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 5.0  # how often the sender looks for retries that have come due
+POLL_SECONDS = 0.02  # how often it looks at its wake count (a few microseconds of work each)
+PR_SET_PDEATHSIG = 1
+_SPAWN = multiprocessing.get_context("spawn")  # never fork a process that has threads
+
+
+class Flag:
+    """A yes/no shared with the sender process, without locks: a process killed with -9
+    while holding a lock (multiprocessing.Event has one) would leave it held for ever, and
+    the daemon would hang on its next wake."""
+
+    def __init__(self) -> None:
+        self._value = _SPAWN.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._value.value = 1
+
+    def clear(self) -> None:
+        self._value.value = 0
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
+
+
+class SenderProcess:
+    """The daemon's handle on its sender process."""
+
+    def __init__(self, config_path: str, instance: str, log_level: str):
+        self.args = (config_path, instance, log_level)
+        self.holds, self.finish = Flag(), Flag()
+        self.wakes = _SPAWN.RawValue("L", 0)  # bumped to wake it; it polls, so no lock is shared
+        self.process: multiprocessing.process.BaseProcess | None = None
+
+    def start(self) -> None:
+        """Start (or restart) it. Call from a thread that lives as long as the daemon: the
+        kernel's parent-death signal follows the thread that started the process."""
+        self.process = _SPAWN.Process(target=main, name="escalations-sender", daemon=False,
+                                      args=(*self.args, os.getpid(), self.wakes, self.holds, self.finish))
+        self.process.start()
+
+    def wake(self) -> None:
+        self.wakes.value = (self.wakes.value + 1) % 2**32  # two wakes at once may count as one: still a wake
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.is_alive()
+
+    def stop(self, timeout: float) -> None:
+        """Let it send what it can, and wait for it (killed if it takes longer than `timeout`)."""
+        self.finish.set()
+        self.wake()
+        if self.process is not None:
+            self.process.join(timeout)
+            if self.process.is_alive():
+                log.error("the sender did not finish within %.0f s; stopped it", timeout)
+                self.process.kill()
+                self.process.join(5)
+
+
+def main(config_path: str, instance: str, log_level: str, parent: int, wakes, holds: Flag, finish: Flag) -> None:
+    _die_with(parent)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)  # the daemon says when to finish (see the module doc)
+    from tracker.app import App, open_transport
+    from tracker.config import load_config
+    from tracker.logs import configure
+
+    configure(log_level)
+    app = App.from_config(load_config(config_path))
+    app.instance = instance
+    loop = asyncio.new_event_loop()
+    transport = open_transport(app.partnership.outgoing)
+    seen = wakes.value
+    try:
+        while not finish.is_set() and os.getppid() == parent:
+            seen = _wait(wakes, seen, finish)
+            if holds.is_set() and not finish.is_set():
+                loop.run_until_complete(_flush(app, transport))
+        if holds.is_set() and os.getppid() == parent:
+            loop.run_until_complete(_flush(app, transport))  # what the last batch queued
+    finally:
+        loop.run_until_complete(transport.close())
+        loop.close()
+
+
+def _wait(wakes, seen: int, finish: Flag) -> int:
+    """Until woken, told to finish, or RETRY_SECONDS pass; returns the wake count now."""
+    end = time.monotonic() + RETRY_SECONDS
+    while wakes.value == seen and not finish.is_set() and time.monotonic() < end:
+        time.sleep(POLL_SECONDS)
+    return wakes.value
+
+
+async def _flush(app, transport) -> None:
+    try:
+        await app.flush(transport)
+    except Exception:  # noqa: BLE001 - the outbox keeps every row; try again on the next round
+        log.exception("sending failed; will retry")
+
+
+def _die_with(parent: int) -> None:
+    """Ask the kernel to kill this process when its parent dies; if the parent is already
+    gone (it died while this one started), stop now."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(0)
