@@ -174,3 +174,19 @@ def test_each_mail_is_marked_sent_before_the_next_is_handed_to_the_server(harnes
     rec = Checking()
     assert asyncio.run(harness.app.flush(rec)) == 6 and len(rec.sent) == 6
     assert [status for _, status in statuses(harness)] == ["sent"] * 6
+
+
+def test_a_key_already_queued_or_twice_in_one_batch_is_queued_once(harness):
+    from tracker.db import transaction
+
+    p, now = harness.app.partnership, harness.clock()
+    letter = outbox.Letter("reminder", "w@council.example.test", {"x": 1})
+    with transaction(harness.app.engine) as s:
+        first = outbox.enqueue_many(s, p, [(letter, "k/1"), (letter, "k/1"), (letter, "k/2")],
+                                    case_id=None, ref=None, thread=[], now=now)
+    with transaction(harness.app.engine) as s:
+        again = outbox.enqueue_many(s, p, [(letter, "k/2"), (letter, "k/3")], case_id=None, ref=None, thread=[], now=now)
+    assert first[0] is not None and first[1] is None and first[2] is not None and first[0] != first[2]
+    assert again[0] is None and again[1] is not None
+    with Session(harness.app.engine) as s:
+        assert sorted(s.exec(select(OutboxMail.idem_key))) == ["k/1", "k/2", "k/3"]

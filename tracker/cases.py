@@ -122,6 +122,7 @@ def open_case(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: in
     case.remind_at = reminder_time(p.calendar, raised, case.stage_due_at)
     session.add(case)
     session.flush()
+    record.begin(session, case)
     _add_intake_parties(session, case, f, msg.sender)
     if stage.key != p.policy.first().key:
         _add_stage_parties(session, case, stage, p.directory)

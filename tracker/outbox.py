@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, select
 
 from mailer.compose import Attachment, Composer, Envelope
@@ -67,26 +68,24 @@ def enqueue(session: Session, *, partnership, letter: Letter, idem_key: str, cas
 def enqueue_many(session: Session, partnership, letters: list[tuple[Letter, str]], *, case_id: int | None,
                  ref: str | None, thread: list[str], now: datetime) -> list[int | None]:
     """Write each (letter, idempotency key) as a pending row, in the caller's transaction;
-    returns the new rows' ids, None for a key already queued. One look-up and one INSERT for
-    all of them.
+    returns the new rows' ids, None for a key already queued. One INSERT for all of them
+    (ON CONFLICT DO NOTHING on the key: a key already queued is skipped by the database).
 
     A row holds the letter's kind, template values and envelope as JSON; the sender composes
     the bytes (`compose`). Composing at send time keeps a backlog's ingest to the case change
     itself, and the bytes are the same whenever they are made: the Message-ID, the Date and
     the MIME boundaries are fixed here."""
-    keys = [key for _, key in letters]
-    queued = set(session.exec(select(OutboxMail.idem_key).where(OutboxMail.idem_key.in_(keys)))) if keys else set()
-    fresh = []
-    for key in keys:  # a key twice in `letters` is queued once
-        fresh.append(key not in queued)
-        queued.add(key)
-    new = [pending_row(partnership, letter, key, case_id, ref, thread, now)
-           for (letter, key), ok in zip(letters, fresh) if ok]
-    if not new:
-        return [None] * len(letters)
+    first = {}
+    for letter, key in letters:  # a key twice in `letters` is queued once
+        first.setdefault(key, letter)
+    if not first:
+        return []
     table = OutboxMail.__table__
-    ids = iter(session.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), new).scalars())
-    return [next(ids) if ok else None for ok in fresh]
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+    stmt = insert.on_conflict_do_nothing(index_elements=["idem_key"]).returning(table.c.idem_key, table.c.id)
+    new = [pending_row(partnership, letter, key, case_id, ref, thread, now) for key, letter in first.items()]
+    ids = dict(session.execute(stmt, new).all())
+    return [ids.pop(key, None) for _, key in letters]
 
 
 def pending_row(partnership, letter: Letter, idem_key: str, case_id: int | None, ref: str | None,

@@ -55,6 +55,11 @@ class Entry:
     hash: str
 
 
+def begin(session: Session, case: Case) -> None:
+    """`case` was just created in this transaction: its log is empty, no need to ask."""
+    session.info.setdefault("record_tails", {})[case.id] = (0, GENESIS)
+
+
 def append(session: Session, case: Case, *, at: datetime, kind: str, actor: str, summary: str,
            statement: str | None = None, inbound_id: int | None = None, outbox_id: int | None = None) -> Entry:
     """Add one entry to `case`'s log (see `append_many`)."""
