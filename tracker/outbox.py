@@ -1,9 +1,10 @@
 """The durable outbox: mail rows written with the change that caused them, sent once.
 
 Enqueue happens inside the caller's transaction and keeps the letter (kind, values,
-envelope); `drain()` composes and sends what is due over one transport connection. The Message-ID is fixed at enqueue, so if the process dies after
-the server's 250 but before the row is marked sent, the one resend carries the same
-Message-ID and mail clients show it once.
+envelope); `drain()` composes and sends what is due over one transport connection. The
+Message-ID is fixed at enqueue, so if the process dies after the server's 250 but before
+the row is marked sent, the one resend carries the same Message-ID and mail clients show
+it once.
 """
 from __future__ import annotations
 
@@ -185,8 +186,7 @@ async def drain(engine: sa.Engine, transport: Transport, composer: Composer, par
                 raw = raw or compose(composer, letter)
             except Exception as exc:  # noqa: BLE001 - a template that cannot render: tell someone, go on
                 _failed(engine, row_id, "could not be composed",
-                        f"could not be composed ({type(exc).__name__}: {str(exc)[:200]})",
-                        now, on_failure)
+                        f"could not be composed ({type(exc).__name__}: {str(exc)[:200]})", on_failure)
                 continue
             try:
                 await transport.send(raw, sender, [recipient], name=kind)
@@ -196,18 +196,19 @@ async def drain(engine: sa.Engine, transport: Transport, composer: Composer, par
                 log.warning("outbox %s: temporary failure, will retry", row_id)
                 return sent  # the server is unhappy: stop this round, keep order
             except PermanentFailure as exc:
-                _failed(engine, row_id, "refused permanently", str(exc), now, on_failure)
+                _failed(engine, row_id, "refused permanently", str(exc), on_failure)
                 continue
-            _mark(engine, row_id, "sent", None, now, raw)
+            _mark_sent(engine, row_id, now, raw)
             sent += 1
         if len(ids) < limit:
             break
     return sent
 
 
-def _failed(engine: sa.Engine, row_id: int, why: str, error: str, now: datetime, on_failure) -> None:
+def _failed(engine: sa.Engine, row_id: int, why: str, error: str, on_failure) -> None:
     """`why` goes to the log; `error` (it may name the recipient) only to the row and the case."""
-    _mark(engine, row_id, "failed", error, now)
+    with engine.begin() as conn:
+        conn.execute(_MARK_FAILED, {"row_id": row_id, "error": error})
     log.error("outbox %s: %s", row_id, why)
     if on_failure:
         on_failure(row_id, error)
@@ -220,6 +221,7 @@ def _release(engine: sa.Engine, ids: list[int]) -> None:
                    .values(status="pending", claimed_by=None, claimed_at=None))
 
 
+# Built once, with bind parameters: building one per mail cost more than its commit.
 _T = OutboxMail.__table__
 _MARK_SENT = _T.update().where(_T.c.id == sa.bindparam("row_id")).values(
     status="sent", last_error=None, attempts=_T.c.attempts + 1, sent_at=sa.bindparam("at"),
@@ -228,17 +230,12 @@ _MARK_FAILED = _T.update().where(_T.c.id == sa.bindparam("row_id")).values(
     status="failed", last_error=sa.bindparam("error"), attempts=_T.c.attempts + 1, sent_at=None)
 
 
-def _mark(engine: sa.Engine, row_id: int, status: str, error: str | None, now: datetime,
-          raw: bytes | None = None) -> None:
+def _mark_sent(engine: sa.Engine, row_id: int, now: datetime, raw: bytes) -> None:
     """One UPDATE, committed at once: after a 250 this is the only work before the row is
     safe, so a death in between (the one window that can send a mail twice) stays short.
-    A sent row keeps the bytes as sent, and no longer the letter they were made from.
-    (The statements are built once: building one per mail cost more than the commit.)"""
+    A sent row keeps the bytes as sent, and no longer the letter they were made from."""
     with engine.begin() as conn:
-        if status == "sent":
-            conn.execute(_MARK_SENT, {"row_id": row_id, "at": now, "raw": raw})
-        else:
-            conn.execute(_MARK_FAILED, {"row_id": row_id, "error": error})
+        conn.execute(_MARK_SENT, {"row_id": row_id, "at": now, "raw": raw})
 
 
 def _retry_later(engine: sa.Engine, row_id: int, error: str, now: datetime) -> None:
