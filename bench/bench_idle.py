@@ -7,7 +7,7 @@ and has settled, then samples the resident memory (VmRSS) and CPU time (utime + 
 /proc) of the daemon and its processes (the sender) once a second for SECONDS. The floor is zero: a process blocked in IDLE need not
 wake at all; the daemon wakes each second to look for a stop request, renews its lease
 every 5 s, writes its heartbeat every 15 s and runs the deadline sweep every minute; the
-sender looks at its wake count 50 times a second and at the outbox every 5 s.
+sender looks at the outbox every 5 s.
 """
 from __future__ import annotations
 

@@ -1,14 +1,14 @@
 """The sender in a process of its own, so composing and sending mail does not share one
 interpreter lock with the mailbox watcher: during a backlog both run at once, on two cores.
 
-The daemon starts it (`SenderProcess`) and tells it, through shared memory without locks,
-when to look at the outbox (a wake count), whether this instance holds the mailbox
-(`holds`: only the holder sends) and when to finish (`finish`). It reads its partnership's config file itself
-and sends as the daemon's instance. It dies with the daemon: the kernel kills it when the
-daemon dies (PR_SET_PDEATHSIG), so a daemon killed with -9 never leaves a sender behind
-that could send what the next daemon sends. Signals aimed at the whole group (SIGTERM from
-systemd, Ctrl-C) are left to the daemon, which finishes in order: the watcher's last batch
-first, then the sender's last flush.
+The daemon starts it (`SenderProcess`) and tells it when to look at the outbox (a message on
+a pipe), and, through shared memory without locks, whether this instance holds the mailbox
+(`holds`: only the holder sends) and when to finish (`finish`). It reads its partnership's
+config file itself and sends as the daemon's instance. It dies with the daemon: the kernel
+kills it when the daemon dies (PR_SET_PDEATHSIG), so a daemon killed with -9 never leaves a
+sender behind that could send what the next daemon sends. Signals aimed at the whole group
+(SIGTERM from systemd, Ctrl-C) are left to the daemon, which finishes in order: the
+watcher's last batch first, then the sender's last flush.
 """
 from __future__ import annotations
 
@@ -19,12 +19,10 @@ import multiprocessing
 import os
 import signal
 import sys
-import time
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0  # how often the sender looks for retries that have come due
-POLL_SECONDS = 0.02  # how often it looks at its wake count (a few microseconds of work each)
 PR_SET_PDEATHSIG = 1
 _SPAWN = multiprocessing.get_context("spawn")  # never fork a process that has threads
 
@@ -53,18 +51,23 @@ class SenderProcess:
     def __init__(self, config_path: str, instance: str, log_level: str):
         self.args = (config_path, instance, log_level)
         self.holds, self.finish = Flag(), Flag()
-        self.wakes = _SPAWN.RawValue("L", 0)  # bumped to wake it; it polls, so no lock is shared
+        # a pipe to wake it: each message on it is a wake; nothing a killed process can leave locked
+        self._woken, self._waker = _SPAWN.Pipe(duplex=False)
+        os.set_blocking(self._waker.fileno(), False)
         self.process: multiprocessing.process.BaseProcess | None = None
 
     def start(self) -> None:
         """Start (or restart) it. Call from a thread that lives as long as the daemon: the
         kernel's parent-death signal follows the thread that started the process."""
         self.process = _SPAWN.Process(target=main, name="escalations-sender", daemon=False,
-                                      args=(*self.args, os.getpid(), self.wakes, self.holds, self.finish))
+                                      args=(*self.args, os.getpid(), self._woken, self.holds, self.finish))
         self.process.start()
 
     def wake(self) -> None:
-        self.wakes.value = (self.wakes.value + 1) % 2**32  # two wakes at once may count as one: still a wake
+        try:
+            self._waker.send_bytes(b"")  # 4 bytes: written whole or not at all
+        except BlockingIOError:
+            pass  # the pipe is full of wakes already
 
     def alive(self) -> bool:
         return self.process is not None and self.process.is_alive()
@@ -81,7 +84,7 @@ class SenderProcess:
                 self.process.join(5)
 
 
-def main(config_path: str, instance: str, log_level: str, parent: int, wakes, holds: Flag, finish: Flag) -> None:
+def main(config_path: str, instance: str, log_level: str, parent: int, woken, holds: Flag, finish: Flag) -> None:
     _die_with(parent)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)  # the daemon says when to finish (see the module doc)
@@ -94,10 +97,9 @@ def main(config_path: str, instance: str, log_level: str, parent: int, wakes, ho
     app.instance = instance
     loop = asyncio.new_event_loop()
     transport = open_transport(app.partnership.outgoing)
-    seen = wakes.value
     try:
         while not finish.is_set() and os.getppid() == parent:
-            seen = _wait(wakes, seen, finish)
+            _wait(woken)
             if holds.is_set() and not finish.is_set():
                 loop.run_until_complete(_flush(app, transport))
         if holds.is_set() and os.getppid() == parent:
@@ -107,12 +109,11 @@ def main(config_path: str, instance: str, log_level: str, parent: int, wakes, ho
         loop.close()
 
 
-def _wait(wakes, seen: int, finish: Flag) -> int:
-    """Until woken, told to finish, or RETRY_SECONDS pass; returns the wake count now."""
-    end = time.monotonic() + RETRY_SECONDS
-    while wakes.value == seen and not finish.is_set() and time.monotonic() < end:
-        time.sleep(POLL_SECONDS)
-    return wakes.value
+def _wait(woken) -> None:
+    """Until woken (every wake so far taken at once) or RETRY_SECONDS pass."""
+    if woken.poll(RETRY_SECONDS):
+        while woken.poll(0):
+            woken.recv_bytes()
 
 
 async def _flush(app, transport) -> None:
