@@ -176,3 +176,34 @@ def test_the_watcher_outlives_a_database_error_while_taking_the_mailbox(tmp_path
         daemon.stop()
         thread.join(30)
     assert len(calls) >= 2
+
+
+def test_a_sender_process_that_keeps_dying_is_restarted_with_growing_pauses(tmp_path, clock, monkeypatch):
+    """Not in a loop that spends a core starting interpreters (its database away, say)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    class Dying:  # our own seam: a sender process that is never alive
+        process = SimpleNamespace(exitcode=1)
+        starts = 0
+
+        def alive(self):
+            return False
+
+        def start(self):
+            self.starts += 1
+
+    pauses: list[int] = []
+    monkeypatch.setattr("tracker.daemon.backoff", lambda failures: pauses.append(failures) or 0.01)
+    daemon = Daemon(fast(tmp_path, clock).app)
+    daemon.sender = Dying()
+
+    async def run_a_while():
+        task = asyncio.ensure_future(daemon.supervise_sender())
+        await asyncio.sleep(1.8)
+        daemon.stopping.set()
+        await task
+
+    asyncio.run(run_a_while())
+    assert len(pauses) >= 2 and pauses == list(range(1, len(pauses) + 1))  # each failure counted: growing
+    assert daemon.sender.starts == len(pauses)

@@ -41,6 +41,7 @@ MAX_BACKOFF_SECONDS = 300.0
 LEASE_RENEW_SECONDS = 5.0  # the lease lasts 15 s: a standby takes over within seconds of a death
 LEASE_RETRY_SECONDS = 3.0
 SENDER_STOP_SECONDS = 120.0  # a stopping daemon waits this long for the sender's last flush
+SENDER_STEADY_SECONDS = 60.0  # a sender that lived this long before it ended starts a new count
 
 
 def backoff(failures: int) -> float:
@@ -249,13 +250,22 @@ class Daemon:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def supervise_sender(self) -> None:
-        """Keep the sender process running until the daemon stops."""
+        """Keep the sender process running until the daemon stops. One that keeps dying at
+        start (its database unreachable, say) is started again with growing pauses, not in
+        a loop that would spend a core on starting interpreters."""
+        failures, started = 0, time.monotonic()
         while not self.stopping.is_set():
             await asyncio.sleep(0.5)
-            if not self.sender.alive() and not self.stopping.is_set():
-                log.error("the sender process ended (exit code %s); starting another",
-                          self.sender.process.exitcode if self.sender.process else None)
-                self.sender.start()
+            if self.sender.alive() or self.stopping.is_set():
+                continue
+            failures = failures + 1 if time.monotonic() - started < SENDER_STEADY_SECONDS else 1
+            pause = backoff(failures)
+            log.error("the sender process ended (exit code %s); starting another in %.1f s",
+                      self.sender.process.exitcode if self.sender.process else None, pause)
+            if await asyncio.to_thread(self.stopping.wait, pause):
+                break
+            self.sender.start()
+            started = time.monotonic()
 
     async def send_loop(self) -> None:
         transport = open_transport(self.app.partnership.outgoing)
