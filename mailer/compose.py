@@ -74,6 +74,19 @@ class Composer:
         html = self._html.get_template(f"{kind}.html").render(values)
         return header_safe(first[len("Subject:"):], 250), body.lstrip("\n"), html
 
+    def problems(self) -> list[str]:
+        """Templates that would not compile, each as "file, line N: what" (for `escalations
+        check`: mail is composed when it is sent, so a mistake would otherwise show first as
+        mail that cannot be sent)."""
+        out = []
+        for name in self._text.loader.list_templates():
+            env = self._html if name.endswith(".html") else self._text
+            try:
+                env.get_template(name)
+            except jinja2.TemplateSyntaxError as exc:
+                out.append(f"{exc.filename or name}, line {exc.lineno}: {exc.message}")
+        return out
+
     def compose(self, kind: str, values: Mapping[str, Any], env: Envelope) -> bytes:
         """The mail's bytes: multipart/alternative (text, HTML), inside multipart/mixed when
         there are attachments.

@@ -76,3 +76,37 @@ def test_digest_schedule(tmp_path):
     with pytest.raises(ConfigError) as err:
         config_from_dict({"digest": {"time": "teatime"}}, base=tmp_path)
     assert err.value.key == "digest.time"
+
+
+def test_check_finds_a_template_that_would_not_compile(tmp_path, capsys):
+    """Mail is composed when it is sent: `escalations check` must find a broken template
+    before the first mail that needs it fails."""
+    from tracker.check import check
+
+    (tmp_path / "mine").mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text(f"""[partnership]
+id = "test"
+address = "escalations@partnership.example.test"
+
+[database]
+url = "sqlite:///{tmp_path / 'cases.db'}"
+url_env = ""
+
+[inbox]
+kind = "maildir"
+path = "{tmp_path / 'inbox'}"
+
+[outgoing]
+kind = "maildir"
+path = "{tmp_path / 'sent'}"
+
+[templates]
+dir = "{tmp_path / 'mine'}"
+""")
+    assert check(str(config)) == 0
+    assert "template ok    " in capsys.readouterr().out
+    (tmp_path / "mine" / "notice.html").write_text("<p>{{ ref }</p>\n")
+    assert check(str(config)) == 1
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("template")]
+    assert line.startswith("template FAIL") and "notice.html, line 1:" in line

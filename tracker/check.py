@@ -27,11 +27,24 @@ def check(config_path: str, partnership: str | None = None) -> int:
 
 def _check_one(config_path: str, config) -> bool:
     print(f"config   ok    {config.path}: partnership {config.partnership.id}, policy {config.partnership.policy.name}")
-    results = [_database(config.database_url), _inbox(config.partnership.inbox),
-               _outgoing(config.partnership.outgoing)]
+    results = [_templates(config.partnership.templates_dir), _database(config.database_url),
+               _inbox(config.partnership.inbox), _outgoing(config.partnership.outgoing)]
     for name, ok, detail in results:
         print(f"{name:<8} {'ok  ' if ok else 'FAIL'}  {detail}")
     return all(ok for _, ok, _ in results)
+
+
+def _templates(own) -> tuple[str, bool, str]:
+    """The partnership's own templates (and the shipped ones they fall back to) compile."""
+    from mailer.compose import Composer
+    from tracker.app import SHIPPED_TEMPLATES
+
+    where = f"{own} (own), then the shipped ones" if own and own.is_dir() else "the shipped ones"
+    problems = Composer([own, SHIPPED_TEMPLATES]).problems()
+    if problems:
+        return "template", False, f"{where}: " + "; ".join(problems[:5]) + \
+            (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    return "template", True, where
 
 
 def _database(url: str) -> tuple[str, bool, str]:
