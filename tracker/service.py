@@ -189,9 +189,8 @@ def _record_in(s: Session, ctx: Context, mailbox: str, item: Incoming, sha: str)
 
 
 def _seen(s: Session, mailbox: str, item: Incoming, sha: str) -> str | None:
-    return s.exec(select(InboundMessage.disposition).where(
-        InboundMessage.mailbox == mailbox,
-        or_(InboundMessage.source_key == item.key, InboundMessage.digest == sha))).first()
+    by_key, by_digest = _seen_many(s, mailbox, [item], [sha])
+    return by_key.get(item.key) or by_digest.get(sha)
 
 
 def _seen_many(s: Session, mailbox: str, items: list[Incoming], shas: list[str]) -> tuple[dict, dict]:
