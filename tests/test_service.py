@@ -203,3 +203,54 @@ def test_a_database_outage_leaves_mail_in_the_inbox_rather_than_quarantining_it(
     assert len(harness.folder("INBOX")) == 1 and harness.folder("Quarantine") == []
     monkeypatch.undo()
     assert harness.run() == (1, 2)  # handled once the database is back
+
+
+def _what_happened(h) -> dict:
+    """Everything a batch of mail left behind, without the row ids (which depend on order)."""
+    with Session(h.app.engine) as s:
+        refs = {c.id: c.ref for c in s.exec(select(Case))}
+        out = {
+            "cases": [(c.ref, c.stage, c.immediate_risk, c.stage_due_at, c.remind_at, c.raiser_agency, c.other_agency)
+                      for c in s.exec(select(Case).order_by(Case.ref))],
+            "parties": sorted((refs[p.case_id], p.role, p.side, p.email, p.name, p.title, p.agency, p.stage)
+                              for p in s.exec(select(Party))),
+            "events": sorted((refs[e.case_id], e.seq, e.kind, e.actor, e.stage, e.summary) for e in s.exec(select(Event))),
+            # answers to mail that opens no case are keyed by the inbound row's id: order-dependent
+            "mail": sorted((o.idem_key, o.message_id) if o.case_id else (o.kind, o.recipient)
+                           for o in s.exec(select(OutboxMail))),
+            "inbound": sorted((m.source_key, m.disposition, m.reason, refs.get(m.case_id), m.raw is not None)
+                              for m in s.exec(select(InboundMessage))),
+            "verified": [record.verify(s, c).ok for c in s.exec(select(Case))],
+        }
+    return out
+
+
+def test_a_batch_of_mail_opens_the_same_cases_as_one_message_at_a_time(tmp_path, clock, database_url, request):
+    """Cases are opened together at the end of a batch (a few statements for all of them):
+    the cases, people, record, mail and inbound rows must be those of one message at a time."""
+    from tests.conftest import Harness
+
+    mixed = [intake(), intake(risk="yes"), intake().replace(b"Date of decision: 20/11/2026\n", b""),
+             mail("Stranger <someone@elsewhere.example.test>", "Escalation", "Case reference: X"),
+             intake(sender=f"Morgan Tester <{MANAGER}>"), intake(risk="yes", sender=f"Drew Sample <{OTHER}>")]
+    extra = {"board": {"board_manager": "Bo Manager <board.manager@partnership.example.test>"}}
+    second_url = (f"sqlite:///{tmp_path / 'one.db'}" if database_url.startswith("sqlite")
+                  else request.getfixturevalue("postgres").new_database("one_at_a_time"))
+    together = Harness(tmp_path / "together", clock, policy="wiltshire", extra=extra, database_url=database_url)
+    apart = Harness(tmp_path / "apart", clock, policy="wiltshire", extra=extra, database_url=second_url)
+    for raw in mixed:
+        together.deliver(raw)
+        apart.deliver(raw)
+        apart.run()
+    together.run()
+    batch, single = _what_happened(together), _what_happened(apart)
+    assert [c[:3] for c in batch["cases"]] == [("ESC-2026-0001", "pre-escalation", False), ("ESC-2026-0002", "3", True),
+                                               ("ESC-2026-0003", "pre-escalation", False), ("ESC-2026-0004", "3", True)]
+    assert ("ESC-2026-0002", "board_manager", "board", "board.manager@partnership.example.test", "Bo Manager", None,
+            "Board", "3") in batch["parties"]
+    assert [d for _, d, *_ in batch["inbound"]] == ["processed", "processed", "processed", "quarantine", "processed",
+                                                    "processed"]
+    assert all(batch["verified"]) and len(batch["verified"]) == 4
+    assert batch == single
+    for h in (together, apart):
+        h.app.engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 
@@ -14,7 +15,7 @@ from parser import IntakeFields, ParsedMessage
 from tracker import machine, record
 from tracker.letters import audience, case_values, deadline_rows, letters, when
 from tracker.models import Case, OutboxMail, Party, RefCounter
-from tracker.outbox import Letter, enqueue_many
+from tracker.outbox import Letter, enqueue_many, insert_pending, pending_row
 
 
 log = logging.getLogger(__name__)
@@ -29,16 +30,17 @@ class Context:
     now: datetime
 
 
-def next_ref(session: Session, year: int) -> str:
-    """The year's next reference. The UPDATE locks the counter row until commit, so two
-    instances never hand out the same number (two first-of-the-year inserts collide on the
-    primary key instead, and the loser's batch is redone)."""
+def next_refs(session: Session, year: int, count: int = 1) -> list[str]:
+    """The year's next `count` references. The UPDATE locks the counter row until commit, so
+    two instances never hand out the same number (two first-of-the-year inserts collide on
+    the primary key instead, and the loser's batch is redone)."""
     t = RefCounter.__table__
-    last = session.execute(t.update().where(t.c.year == year).values(last=t.c.last + 1).returning(t.c.last)).scalar()
+    last = session.execute(t.update().where(t.c.year == year).values(last=t.c.last + count)
+                           .returning(t.c.last)).scalar()
     if last is None:
-        last = 1
+        last = count
         session.execute(t.insert().values(year=year, last=last))
-    return f"ESC-{year}-{last:04d}"
+    return [f"ESC-{year}-{n:04d}" for n in range(last - count + 1, last + 1)]
 
 
 def parties(session: Session, case: Case) -> list[Party]:
@@ -47,17 +49,29 @@ def parties(session: Session, case: Case) -> list[Party]:
 
 def send(session: Session, ctx: Context, case: Case | None, event_seq: int | str, batch: list[Letter],
          thread: list[str]) -> list[int]:
-    batch = [letter for letter in batch if not _over_reply_limit(session, ctx, letter)]
-    docs: dict[str, tuple] = {}
-    batch = [_with_documents(session, ctx, case, letter, docs) for letter in batch]
-    keyed = [(letter, f"{case.ref if case else 'none'}/{event_seq}/{letter.to}/{letter.kind}") for letter in batch]
+    keyed = _outgoing(session, ctx, case, event_seq, batch)
     ids = enqueue_many(session, ctx.partnership, keyed, case_id=case.id if case else None,
                        ref=case.ref if case else None, thread=thread, now=ctx.now)
     if case is not None:
-        record.append_many(session, case, [dict(at=ctx.now, kind="mail_out", actor="service", outbox_id=row_id,
-                                                summary=f"{letter.kind} queued for {letter.to}")
-                                           for letter, row_id in zip(batch, ids) if row_id is not None])
+        record.append_many(session, case, _queued(ctx, keyed, ids))
     return [row_id for row_id in ids if row_id is not None]
+
+
+def _outgoing(session: Session, ctx: Context, case: Case | None, event_seq: int | str,
+              batch: list[Letter]) -> list[tuple[Letter, str]]:
+    """The letters that go (within the reply limit, with their documents), each with its
+    idempotency key."""
+    batch = [letter for letter in batch if not _over_reply_limit(session, ctx, letter)]
+    docs: dict[str, tuple] = {}
+    batch = [_with_documents(session, ctx, case, letter, docs) for letter in batch]
+    return [(letter, f"{case.ref if case else 'none'}/{event_seq}/{letter.to}/{letter.kind}") for letter in batch]
+
+
+def _queued(ctx: Context, keyed: list[tuple[Letter, str]], ids: list[int | None]) -> list[dict]:
+    """The record entries for the letters just queued (none for a key queued before)."""
+    return [dict(at=ctx.now, kind="mail_out", actor="service", outbox_id=row_id,
+                 summary=f"{letter.kind} queued for {letter.to}")
+            for (letter, _), row_id in zip(keyed, ids) if row_id is not None]
 
 
 # Answers to a person's own mail: the kinds a stranger or a loop could make us send.
@@ -102,42 +116,71 @@ def _with_documents(session: Session, ctx: Context, case: Case | None, letter: L
                   tuple(letter.attachments) + extra)
 
 
-def open_case(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> Case:
+def open_cases(session: Session, ctx: Context, intakes: list[tuple[ParsedMessage, int]]) -> list[Case]:
+    """Open a case for each (intake, inbound message id), all at once: one statement per
+    table for the whole list (cases, parties, outbox rows, record entries), so a backlog's
+    batch costs a handful of round trips rather than a dozen per case."""
+    if not intakes:
+        return []
     p = ctx.partnership
+    refs = next_refs(session, p.calendar.local(ctx.now).year, len(intakes))
+    opened = [_new_case(p, ctx.now, msg, ref) for (msg, _), ref in zip(intakes, refs)]
+    table = Case.__table__
+    columns = [c.name for c in table.columns if c.name != "id"]
+    ids = dict(session.execute(table.insert().returning(table.c.ref, table.c.id),
+                               [{c: getattr(case, c) for c in columns} for case in opened]).all())
+    people: dict[str, list] = {}
+    for case, (msg, _) in zip(opened, intakes):
+        case.id = ids[case.ref]
+        rows = _intake_party_rows(case, msg.fields, msg.sender)
+        if case.stage != p.policy.first().key:
+            rows += _stage_party_rows(case, [SimpleNamespace(**r) for r in rows], p.policy.stage(case.stage),
+                                      p.directory)
+        people[case.ref] = rows
+    session.execute(sa.insert(Party.__table__), [row for rows in people.values() for row in rows])
+    keyed = [_outgoing(session, ctx, case, "opened",
+                       _opening_letters(p, case, [SimpleNamespace(**r) for r in people[case.ref]], msg))
+             for case, (msg, _) in zip(opened, intakes)]
+    queued = insert_pending(session, [pending_row(p, letter, key, case.id, case.ref, [case.thread_id], ctx.now)
+                                      for case, mine in zip(opened, keyed) for letter, key in mine])
+    logs = []
+    for case, (msg, inbound_id), mine in zip(opened, intakes, keyed):
+        record.begin(session, case)
+        entry = dict(at=ctx.now, kind="opened", actor=msg.fields.raised_by.email or msg.sender,
+                     summary=f"case opened at stage {case.stage} ({p.policy.stage(case.stage).name})",
+                     inbound_id=inbound_id)
+        logs.append((case, [entry] + _queued(ctx, mine, [queued.get(key) for _, key in mine])))
+    record.append_each(session, logs)
+    return opened
+
+
+def _new_case(p, now: datetime, msg: ParsedMessage, ref: str) -> Case:
+    """The case an intake opens (not yet written)."""
     f: IntakeFields = msg.fields
-    raised = ctx.now  # when we received it: a sender's Date header can lie
+    raised = now  # when we received it: a sender's Date header can lie
     stage = p.policy.start_stage(bool(f.immediate_risk))
-    days = 0 if f.immediate_risk else stage.working_days
-    year = p.calendar.local(raised).year
-    ref = next_ref(session, year)
     case = Case(
         ref=ref, partnership=p.id, policy=p.policy.name, stage=stage.key, about=f.about,
         immediate_risk=bool(f.immediate_risk), category=f.category, client_reference=f.case_reference,
         decision_disputed=f.decision_disputed, decision_date=f.decision_date, reasons=f.reasons,
         outcome_sought=f.outcome_sought, discussions=f.discussions, raised_at=raised,
-        stage_started_at=raised, stage_due_at=p.calendar.due(raised, days),
+        stage_started_at=raised, stage_due_at=p.calendar.due(raised, 0 if f.immediate_risk else stage.working_days),
         thread_id=f"{ref}.thread@{p.domain}",
         raiser_agency=_agency(f.raised_by, msg.sender), other_agency=_agency(f.other_party, None),
     )
     case.remind_at = reminder_time(p.calendar, raised, case.stage_due_at)
-    session.add(case)
-    session.flush()
-    record.begin(session, case)
-    _add_intake_parties(session, case, f, msg.sender)
-    if stage.key != p.policy.first().key:
-        _add_stage_parties(session, case, stage, p.directory)
-    record.append(session, case, at=ctx.now, kind="opened", actor=f.raised_by.email or msg.sender,
-                  summary=f"case opened at stage {stage.key} ({stage.name})", inbound_id=inbound_id)
-    people = parties(session, case)
+    return case
+
+
+def _opening_letters(p, case: Case, people: list, msg: ParsedMessage) -> list[Letter]:
+    """Confirmation to the raiser, notice to the other party, and the immediate-risk alert."""
     values = case_values(p, case, people, extra={
         "deadlines": deadline_rows(p, case),
         "warnings": [w.message for w in msg.warnings],
     })
     kinds = ["confirmation", "notice"] + (["immediate_risk_alert"] if case.immediate_risk else [])
     batch = letters(kinds, lambda k: audience(k, people, case, p, msg.sender), values)
-    batch = [_threaded(l, msg.message_id) for l in batch]
-    send(session, ctx, case, "opened", batch, [case.thread_id])
-    return case
+    return [_threaded(letter, msg.message_id) for letter in batch]
 
 
 def _agency(who, fallback_email: str | None) -> str | None:
@@ -154,7 +197,8 @@ def _threaded(letter: Letter, intake_id: str | None) -> Letter:
     return letter
 
 
-def _add_intake_parties(session: Session, case: Case, f: IntakeFields, sender: str | None) -> None:
+def _intake_party_rows(case: Case, f: IntakeFields, sender: str | None) -> list[dict]:
+    """The four people an intake names (the raiser is the sender if not named), as rows."""
     rows = [("raiser", "raiser", f.raised_by), ("raiser_manager", "raiser", f.raiser_manager),
             ("other_party", "other", f.other_party), ("other_manager", "other", f.other_manager)]
     new = []
@@ -164,8 +208,7 @@ def _add_intake_parties(session: Session, case: Case, f: IntakeFields, sender: s
             new.append(dict(case_id=case.id, role=role, side=side, email=email.lower(),
                             name=who.name if who else None, title=who.role if who else None,
                             agency=who.agency if who else None, stage=None))
-    if new:
-        session.execute(sa.insert(Party.__table__), new)
+    return new
 
 
 def sender_on_case(people: list[Party], sender: str | None, case: Case, policy) -> machine.Sender:
@@ -275,17 +318,24 @@ def reminder_time(calendar, start: datetime, due: datetime) -> datetime | None:
 
 
 def _add_stage_parties(session: Session, case: Case, stage, directory) -> None:
-    """Bring in the people who act at `stage`: managers named in the intake first, then the
-    agency directory for each side's agency, then the Board's people."""
-    people = parties(session, case)
+    rows = _stage_party_rows(case, parties(session, case), stage, directory)
+    if rows:
+        session.execute(sa.insert(Party.__table__), rows)
+
+
+def _stage_party_rows(case: Case, people: list, stage, directory) -> list[dict]:
+    """The people who act at `stage` and are not yet on the case at it, as rows: managers
+    named in the intake first, then the agency directory for each side's agency, then the
+    Board's people."""
     present = {x.email for x in people if x.stage == stage.key}
     sides = {x.side: x.email for x in people if x.role in ("raiser", "other_party")}
+    new = []
 
     def add(role: str, side: str, email: str, name=None, title=None, agency=None) -> None:
         if email not in present:
             present.add(email)
-            session.add(Party(case_id=case.id, role=role, side=side, email=email, name=name, title=title,
-                              agency=agency, stage=stage.key))
+            new.append(dict(case_id=case.id, role=role, side=side, email=email, name=name, title=title,
+                            agency=agency, stage=stage.key))
 
     for role in stage.parties:
         named = [x for x in people if x.stage is None and x.role in machine.INTAKE_ROLE_FOR.get(role, ())]
@@ -300,7 +350,7 @@ def _add_stage_parties(session: Session, case: Case, stage, directory) -> None:
                 add(role, side, c.email, c.name, c.title, agency.name)
         for c in (directory.board or {}).get(role, ()) if directory else ():
             add(role, "board", c.email, c.name, c.title, "Board")
-    session.flush()
+    return new
 
 
 def _answer_stranger(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> None:

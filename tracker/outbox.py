@@ -79,14 +79,21 @@ def enqueue_many(session: Session, partnership, letters: list[tuple[Letter, str]
     first = {}
     for letter, key in letters:  # a key twice in `letters` is queued once
         first.setdefault(key, letter)
-    if not first:
-        return []
+    ids = insert_pending(session, [pending_row(partnership, letter, key, case_id, ref, thread, now)
+                                   for key, letter in first.items()])
+    return [ids.pop(key, None) for _, key in letters]
+
+
+def insert_pending(session: Session, rows: list[dict]) -> dict[str, int]:
+    """Write pending rows (`pending_row`), whatever case each is for, in one INSERT ... ON
+    CONFLICT (idem_key) DO NOTHING; returns {idempotency key: id} of the rows written (a key
+    already queued is skipped by the database)."""
+    if not rows:
+        return {}
     table = OutboxMail.__table__
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
     stmt = insert.on_conflict_do_nothing(index_elements=["idem_key"]).returning(table.c.idem_key, table.c.id)
-    new = [pending_row(partnership, letter, key, case_id, ref, thread, now) for key, letter in first.items()]
-    ids = dict(session.execute(stmt, new).all())
-    return [ids.pop(key, None) for _, key in letters]
+    return dict(session.execute(stmt, list({row["idem_key"]: row for row in rows}.values())).all())
 
 
 def pending_row(partnership, letter: Letter, idem_key: str, case_id: int | None, ref: str | None,

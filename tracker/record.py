@@ -69,30 +69,40 @@ def append(session: Session, case: Case, *, at: datetime, kind: str, actor: str,
 
 def append_many(session: Session, case: Case, entries: list[dict]) -> list[Entry]:
     """Add entries (at, kind, actor, summary, and optionally statement, inbound_id,
-    outbox_id) to `case`'s log in order, written at once: one INSERT, no ORM objects.
+    outbox_id) to `case`'s log in order (see `append_each`)."""
+    return append_each(session, [(case, entries)])[0]
 
-    The chain's tail is remembered for the rest of the transaction (session.info), so a
-    change that writes several entries asks the database for it once."""
-    if not entries:
-        return []
+
+def append_each(session: Session, logs: list[tuple[Case, list[dict]]]) -> list[list[Entry]]:
+    """Add each (case, entries) pair's entries to that case's log, in order, all written at
+    once: one INSERT for every case, no ORM objects.
+
+    Each chain's tail is remembered for the rest of the transaction (session.info), so a
+    change that writes several times asks the database for it once."""
     tails = session.info.setdefault("record_tails", {})
-    if case.id not in tails:
-        last = session.exec(select(Event.seq, Event.hash).where(Event.case_id == case.id)
-                            .order_by(Event.seq.desc())).first()
-        tails[case.id] = tuple(last) if last else (0, GENESIS)
-    seq, prev = tails[case.id]
-    rows = []
-    for e in entries:
-        seq += 1
-        statement = e.get("statement")
-        row = dict(case_id=case.id, seq=seq, at=e["at"], kind=e["kind"], actor=e["actor"], stage=case.stage,
-                   summary=e["summary"], statement=statement, statement_hash=statement_hash(statement),
-                   inbound_id=e.get("inbound_id"), outbox_id=e.get("outbox_id"), prev_hash=prev)
-        row["hash"] = prev = _digest(prev, case.ref, SimpleNamespace(**row))
-        rows.append(row)
-    session.execute(sa.insert(Event.__table__), rows)
-    tails[case.id] = (seq, prev)
-    return [Entry(r["seq"], r["hash"]) for r in rows]
+    rows, written = [], []
+    for case, entries in logs:
+        if entries and case.id not in tails:
+            last = session.exec(select(Event.seq, Event.hash).where(Event.case_id == case.id)
+                                .order_by(Event.seq.desc())).first()
+            tails[case.id] = tuple(last) if last else (0, GENESIS)
+        seq, prev = tails.get(case.id, (0, GENESIS))
+        mine = []
+        for e in entries:
+            seq += 1
+            statement = e.get("statement")
+            row = dict(case_id=case.id, seq=seq, at=e["at"], kind=e["kind"], actor=e["actor"], stage=case.stage,
+                       summary=e["summary"], statement=statement, statement_hash=statement_hash(statement),
+                       inbound_id=e.get("inbound_id"), outbox_id=e.get("outbox_id"), prev_hash=prev)
+            row["hash"] = prev = _digest(prev, case.ref, SimpleNamespace(**row))
+            mine.append(row)
+        if mine:
+            tails[case.id] = (seq, prev)
+        rows += mine
+        written.append([Entry(r["seq"], r["hash"]) for r in mine])
+    if rows:
+        session.execute(sa.insert(Event.__table__), rows)
+    return written
 
 
 def events(session: Session, case: Case) -> list[Event]:

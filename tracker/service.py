@@ -96,20 +96,34 @@ def about_conduct(msg: ParsedMessage) -> bool:
     return bool(CONDUCT.search(text[:5000]))
 
 
-def handle(session: Session, ctx: Context, msg: ParsedMessage, inbound: InboundMessage) -> Outcome:
-    for name, applies, reason in RULES:
+REASONS = {name: reason for name, _, reason in RULES}
+INTAKE = "intake"
+
+
+def triage(ctx: Context, msg: ParsedMessage) -> str:
+    """Which way a message goes, decided in this order: the name of the first rule that
+    applies (it is quarantined), else "reply", "conduct", "errors", or INTAKE (it opens a case)."""
+    for name, applies, _ in RULES:
         if applies(ctx, msg):
-            return Outcome(QUARANTINE, f"{name}: {reason}")
+            return name
     if msg.kind == "reply":
-        return _reply(session, ctx, msg, inbound)
+        return "reply"
     if about_conduct(msg):
+        return "conduct"
+    return "errors" if msg.errors else INTAKE
+
+
+def handle(session: Session, ctx: Context, msg: ParsedMessage, inbound: InboundMessage, way: str) -> Outcome:
+    """Act on a message that does not open a case (`way` from `triage`; see `_open` for those that do)."""
+    if way in REASONS:
+        return Outcome(QUARANTINE, f"{way}: {REASONS[way]}")
+    if way == "reply":
+        return _reply(session, ctx, msg, inbound)
+    if way == "conduct":
         _answer(session, ctx, msg, inbound, "out_of_scope", {})
         return Outcome(PROCESSED, "about a professional's conduct: sent the whistleblowing / allegations route")
-    if msg.errors:
-        _answer(session, ctx, msg, inbound, "invalid_intake", {"errors": [e.message for e in msg.errors]})
-        return Outcome(PROCESSED, "intake with errors: sender told what to fix")
-    case = cases.open_case(session, ctx, msg, inbound.id)
-    return Outcome(PROCESSED, f"opened {case.ref}", case.id, keep_raw=True)
+    _answer(session, ctx, msg, inbound, "invalid_intake", {"errors": [e.message for e in msg.errors]})
+    return Outcome(PROCESSED, "intake with errors: sender told what to fix")
 
 
 def _reply(session: Session, ctx: Context, msg: ParsedMessage, inbound: InboundMessage) -> Outcome:
@@ -141,12 +155,9 @@ def digest(raw: bytes) -> str:
 def process(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str, item: Incoming) -> str:
     """Record and act on one message; returns 'processed' or 'quarantine' (where to move it)."""
     sha = digest(item.raw)
-    with Session(engine) as s:
-        seen = _seen(s, mailbox, item, sha)
-    if seen is not None:
-        return seen
     try:
-        return _record(engine, make_ctx(), mailbox, item, sha)
+        with transaction(engine) as s:
+            return _record_all(s, make_ctx(), mailbox, [item])[0]
     except sa.exc.IntegrityError:
         # another worker recorded it between our look and our commit: it is handled
         with Session(engine) as s:
@@ -164,23 +175,37 @@ def too_large(ctx: Context, raw: bytes) -> bool:
     return len(raw) > ctx.partnership.security.max_attachment_bytes * 4 // 3 + 2_000_000
 
 
-def _record(engine: sa.Engine, ctx: Context, mailbox: str, item: Incoming, sha: str) -> str:
-    with transaction(engine) as s:
-        return _record_in(s, ctx, mailbox, item, sha)
+def _record_all(s: Session, ctx: Context, mailbox: str, items: list[Incoming]) -> list[str]:
+    """Record and act on messages inside the caller's transaction; where each goes. A
+    message already recorded (by mailbox key, or the same bytes under another key, even
+    earlier in `items`) is only told where it went."""
+    shas = [digest(item.raw) for item in items]
+    by_key, by_digest = _seen_many(s, mailbox, items, shas)
+    out: list[str] = []
+    openings: list[tuple[Incoming, str, ParsedMessage]] = []
+    for item, sha in zip(items, shas):
+        out.append(by_key.get(item.key) or by_digest.get(sha) or _record_in(s, ctx, mailbox, item, sha, openings))
+        by_digest[sha] = out[-1]
+    _open(s, ctx, mailbox, openings)
+    return out
 
 
-def _record_in(s: Session, ctx: Context, mailbox: str, item: Incoming, sha: str) -> str:
-    """Record and act on one message inside the caller's transaction."""
+def _record_in(s: Session, ctx: Context, mailbox: str, item: Incoming, sha: str,
+               openings: list[tuple[Incoming, str, ParsedMessage]]) -> str:
+    """Record and act on one message inside the caller's transaction. An intake that opens
+    a case is added to `openings`, to be opened with the others (`_open`)."""
     if too_large(ctx, item.raw):
         return _quarantine_unread(s, ctx, mailbox, item, sha, "too_large: the message is larger than the "
                                   "attachment limit allows; it was not read")
     msg = parse_message(item.raw)
-    inbound = InboundMessage(partnership=ctx.partnership.id, mailbox=mailbox, source_key=item.key,
-                             message_id=msg.message_id, digest=sha, received_at=ctx.now, kind=msg.kind,
-                             disposition="", reason="", sender=msg.sender)
+    way = triage(ctx, msg)
+    if way == INTAKE:
+        openings.append((item, sha, msg))
+        return PROCESSED
+    inbound = InboundMessage(**_inbound(ctx, mailbox, item, sha, msg))
     s.add(inbound)
     s.flush()
-    outcome = handle(s, ctx, msg, inbound)
+    outcome = handle(s, ctx, msg, inbound, way)
     inbound.disposition, inbound.reason, inbound.case_id = outcome.disposition, outcome.reason, outcome.case_id
     inbound.raw = item.raw if outcome.keep_raw else None
     s.add(inbound)
@@ -188,9 +213,29 @@ def _record_in(s: Session, ctx: Context, mailbox: str, item: Incoming, sha: str)
     return outcome.disposition
 
 
-def _seen(s: Session, mailbox: str, item: Incoming, sha: str) -> str | None:
-    by_key, by_digest = _seen_many(s, mailbox, [item], [sha])
-    return by_key.get(item.key) or by_digest.get(sha)
+def _inbound(ctx: Context, mailbox: str, item: Incoming, sha: str, msg: ParsedMessage) -> dict:
+    """A new InboundMessage row's values; where it went is filled in once it is acted on."""
+    return dict(partnership=ctx.partnership.id, mailbox=mailbox, source_key=item.key, message_id=msg.message_id,
+                digest=sha, received_at=ctx.now, kind=msg.kind, disposition="", reason="", sender=msg.sender,
+                case_id=None, raw=None, moved=False)
+
+
+_T = InboundMessage.__table__
+_OPENED = _T.update().where(_T.c.id == sa.bindparam("row_id")).values(
+    disposition=PROCESSED, reason=sa.bindparam("why"), case_id=sa.bindparam("case"), raw=sa.bindparam("bytes"))
+
+
+def _open(s: Session, ctx: Context, mailbox: str, openings: list[tuple[Incoming, str, ParsedMessage]]) -> None:
+    """Record the intakes that open cases and open them, together (`cases.open_cases`)."""
+    if not openings:
+        return
+    ids = dict(s.execute(_T.insert().returning(_T.c.source_key, _T.c.id),
+                         [_inbound(ctx, mailbox, item, sha, msg) for item, sha, msg in openings]).all())
+    opened = cases.open_cases(s, ctx, [(msg, ids[item.key]) for item, _, msg in openings])
+    s.execute(_OPENED, [dict(row_id=ids[item.key], why=f"opened {case.ref}", case=case.id, bytes=item.raw)
+                        for (item, _, _), case in zip(openings, opened)])
+    for (item, _, _), case in zip(openings, opened):
+        log.info("message %s: opened %s", item.key, case.ref)
 
 
 def _seen_many(s: Session, mailbox: str, items: list[Incoming], shas: list[str]) -> tuple[dict, dict]:
@@ -203,19 +248,13 @@ def _seen_many(s: Session, mailbox: str, items: list[Incoming], shas: list[str])
 
 def process_batch(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str,
                   items: list[Incoming]) -> list[str]:
-    """Record a backlog's messages in one transaction (one commit, not one per message).
-    Any error, or another instance racing us, rolls the whole batch back and it is done
-    again one message at a time, where a failing message is shunted alone."""
+    """Record a backlog's messages in one transaction (one commit, not one per message;
+    the cases they open, a few statements for all of them). Any error, or another instance
+    racing us, rolls the whole batch back and it is done again one message at a time,
+    where a failing message is shunted alone."""
     try:
         with transaction(engine) as s:
-            shas = [digest(item.raw) for item in items]
-            by_key, by_digest = _seen_many(s, mailbox, items, shas)
-            out = []
-            for item, sha in zip(items, shas):
-                out.append(by_key.get(item.key) or by_digest.get(sha)
-                           or _record_in(s, make_ctx(), mailbox, item, sha))
-                by_digest[sha] = out[-1]  # the same mail twice in one batch is recorded once
-            return out
+            return _record_all(s, make_ctx(), mailbox, items)
     except sa.exc.OperationalError:
         raise  # the database is unreachable or busy: nothing is moved; the batch waits for next time
     except Exception:  # noqa: BLE001 - nothing of the batch was kept; redo it carefully
