@@ -16,6 +16,7 @@ import logging
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -121,6 +122,8 @@ def _plain(value):
     them or test them for truth); anything else is a mistake to catch at enqueue."""
     if isinstance(value, SQLModel):
         return value.model_dump()
+    if isinstance(value, SimpleNamespace):  # a case being opened (cases.open_cases)
+        return vars(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
