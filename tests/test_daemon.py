@@ -207,3 +207,50 @@ def test_a_sender_process_that_keeps_dying_is_restarted_with_growing_pauses(tmp_
     asyncio.run(run_a_while())
     assert len(pauses) >= 2 and pauses == list(range(1, len(pauses) + 1))  # each failure counted: growing
     assert daemon.sender.starts == len(pauses)
+
+
+def test_sending_waits_while_a_backlog_is_recorded_then_goes_at_once(tmp_path, clock, monkeypatch):
+    """With the sender's timer firing every few milliseconds, no flush may start while the
+    watcher is recording mail; when it is done, everything is sent."""
+    from tracker import daemon as daemon_module
+
+    monkeypatch.setattr(daemon_module, "SENDER_RETRY_SECONDS", 0.005)
+    h = fast(tmp_path, clock)
+    for i in range(120):  # three batches
+        h.deliver(intake().replace(b"CH-1001-TEST", f"CH-{3000 + i}-TEST".encode()))
+    d = Daemon(h.app)
+    flushes, real_flush = [], h.app.flush
+
+    async def flush(transport):
+        flushes.append(d.recording.is_set())
+        return await real_flush(transport)
+
+    monkeypatch.setattr(h.app, "flush", flush)
+    thread = threading.Thread(target=d.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: sent_count(h) == 240, PATIENCE)
+    finally:
+        d.stop()
+        thread.join(30)
+    assert flushes and not any(flushes)
+
+
+def test_a_long_backlog_holds_sending_back_for_a_bounded_time(monkeypatch):
+    from tracker import sender
+
+    now = [1000.0]
+    monkeypatch.setattr(sender.time, "monotonic", lambda: now[0])
+    recording = threading.Event()
+    backlog = sender.Backlog(recording)
+    assert not backlog.holds_back()
+    recording.set()
+    assert backlog.holds_back()
+    now[0] += sender.HOLD_SECONDS - 1
+    assert backlog.holds_back()
+    now[0] += 2
+    assert not backlog.holds_back()  # mail never waits longer than that for a backlog
+    recording.clear()
+    assert not backlog.holds_back()
+    recording.set()
+    assert backlog.holds_back()  # a new backlog holds again, from its own start

@@ -1,11 +1,13 @@
 """The long-running service.
 
 Three things run side by side, all reading and writing through the database:
-- a mailbox watcher thread: holds IMAP IDLE (or polls where the server has none), handles
-  each new message in its own transaction, and wakes the sender; reconnects with
-  exponential backoff and jitter, and on reconnect handles whatever arrived meanwhile;
+- a mailbox watcher thread: holds IMAP IDLE (or polls where the server has none), records
+  new mail (a backlog in batches of up to 50 messages, one transaction each), then wakes
+  the sender; reconnects with exponential backoff and jitter, and on reconnect handles
+  whatever arrived meanwhile;
 - the sender: drains the outbox over one reused SMTP connection when woken, and retries
-  temporary failures on a timer; a process of its own under `escalations run`
+  temporary failures on a timer, holding back while a backlog is being recorded (for at
+  most half a minute, sender.Backlog); a process of its own under `escalations run`
   (tracker.sender), a task in this event loop otherwise;
 - APScheduler (3.x, in this event loop): the deadline sweep every minute and the weekly
   digest, with a catch-up at start for a digest missed while the service was down.
@@ -31,7 +33,7 @@ from mailer.inbox import ImapInbox, Inbox
 from tracker import lease
 from tracker.app import App, open_inbox, open_transport
 from tracker.db import utcnow
-from tracker.sender import RETRY_SECONDS as SENDER_RETRY_SECONDS, SenderProcess
+from tracker.sender import RETRY_SECONDS as SENDER_RETRY_SECONDS, Backlog, SenderProcess
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,7 @@ class Daemon:
             if sender_process else None
         # shared with the sender process, which sends only while this instance holds the mailbox
         self.holds_lease = self.sender.holds if self.sender else threading.Event()
+        self.recording = self.sender.recording if self.sender else threading.Event()  # see sender.Backlog
         self.lease_name = f"mailbox:{app.partnership.id}"
         self._renewed = 0.0
         self._jobs: list = []
@@ -220,7 +223,12 @@ class Daemon:
 
     def _serve(self, inbox: Inbox) -> None:
         while not self._leave():
-            if self.app.ingest(inbox, should_stop=self._leave):
+            self.recording.set()
+            try:
+                moved = self.app.ingest(inbox, should_stop=self._leave)
+            finally:
+                self.recording.clear()
+            if moved:
                 self.wake_sender()
             self._wait_for_mail(inbox)
 
@@ -269,6 +277,7 @@ class Daemon:
 
     async def send_loop(self) -> None:
         transport = open_transport(self.app.partnership.outgoing)
+        backlog = Backlog(self.recording)
         try:
             while not self.stopping.is_set():
                 try:
@@ -276,7 +285,7 @@ class Daemon:
                 except asyncio.TimeoutError:
                     pass
                 self._wake.clear()
-                if self.holds_lease.is_set():
+                if self.holds_lease.is_set() and not backlog.holds_back():
                     await self._send(transport)
         finally:
             await transport.close()

@@ -3,7 +3,8 @@ interpreter lock with the mailbox watcher: during a backlog both run at once, on
 
 The daemon starts it (`SenderProcess`) and tells it when to look at the outbox (a message on
 a pipe), and, through shared memory without locks, whether this instance holds the mailbox
-(`holds`: only the holder sends) and when to finish (`finish`). It reads its partnership's
+(`holds`: only the holder sends), whether the watcher is recording mail (`recording`: see
+`Backlog`) and when to finish (`finish`). It reads its partnership's
 config file itself and sends as the daemon's instance. It dies with the daemon: the kernel
 kills it when the daemon dies (PR_SET_PDEATHSIG), so a daemon killed with -9 never leaves a
 sender behind that could send what the next daemon sends. Signals aimed at the whole group
@@ -19,10 +20,12 @@ import multiprocessing
 import os
 import signal
 import sys
+import time
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 5.0  # how often the sender looks for retries that have come due
+HOLD_SECONDS = 30.0  # the longest sending waits while the watcher records a backlog
 PR_SET_PDEATHSIG = 1
 _SPAWN = multiprocessing.get_context("spawn")  # never fork a process that has threads
 
@@ -45,12 +48,31 @@ class Flag:
         return bool(self._value.value)
 
 
+class Backlog:
+    """Sending waits while the watcher records a backlog (`recording` is set), for at most
+    HOLD_SECONDS: on a small machine the two compete for the cores and, on SQLite, for the
+    one write lock, and a case recorded is what must not wait. The watcher wakes the sender
+    as soon as it is done; one message at a time is never held, as it is done at once."""
+
+    def __init__(self, recording) -> None:
+        self.recording = recording
+        self._since: float | None = None
+
+    def holds_back(self) -> bool:
+        if not self.recording.is_set():
+            self._since = None
+            return False
+        if self._since is None:
+            self._since = time.monotonic()
+        return time.monotonic() - self._since < HOLD_SECONDS
+
+
 class SenderProcess:
     """The daemon's handle on its sender process."""
 
     def __init__(self, config_path: str, instance: str, log_level: str):
         self.args = (config_path, instance, log_level)
-        self.holds, self.finish = Flag(), Flag()
+        self.holds, self.finish, self.recording = Flag(), Flag(), Flag()
         # a pipe to wake it: each message on it is a wake; nothing a killed process can leave locked
         self._woken, self._waker = _SPAWN.Pipe(duplex=False)
         os.set_blocking(self._waker.fileno(), False)
@@ -60,7 +82,8 @@ class SenderProcess:
         """Start (or restart) it. Call from a thread that lives as long as the daemon: the
         kernel's parent-death signal follows the thread that started the process."""
         self.process = _SPAWN.Process(target=main, name="escalations-sender", daemon=False,
-                                      args=(*self.args, os.getpid(), self._woken, self.holds, self.finish))
+                                      args=(*self.args, os.getpid(), self._woken, self.holds, self.finish,
+                                            self.recording))
         self.process.start()
 
     def wake(self) -> None:
@@ -84,7 +107,8 @@ class SenderProcess:
                 self.process.join(5)
 
 
-def main(config_path: str, instance: str, log_level: str, parent: int, woken, holds: Flag, finish: Flag) -> None:
+def main(config_path: str, instance: str, log_level: str, parent: int, woken, holds: Flag, finish: Flag,
+         recording: Flag) -> None:
     _die_with(parent)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)  # the daemon says when to finish (see the module doc)
@@ -97,10 +121,11 @@ def main(config_path: str, instance: str, log_level: str, parent: int, woken, ho
     app.instance = instance
     loop = asyncio.new_event_loop()
     transport = open_transport(app.partnership.outgoing)
+    backlog = Backlog(recording)
     try:
         while not finish.is_set() and os.getppid() == parent:
             _wait(woken)
-            if holds.is_set() and not finish.is_set():
+            if holds.is_set() and not finish.is_set() and not backlog.holds_back():
                 loop.run_until_complete(_flush(app, transport))
         if holds.is_set() and os.getppid() == parent:
             loop.run_until_complete(_flush(app, transport))  # what the last batch queued
