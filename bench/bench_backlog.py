@@ -64,7 +64,7 @@ def submit_and_deliver(stack, mails: int, raw: bytes) -> float:
     before = count(stack, FLOOR_USER)
     t0 = time.monotonic()
     asyncio.run(_submit(stack, mails, raw))
-    assert wait_until(lambda: count(stack, FLOOR_USER) >= before + mails, 3600, interval=0.1)
+    assert wait_until(lambda: count(stack, FLOOR_USER) >= before + mails, 3600, interval=0.25)
     return time.monotonic() - t0
 
 
@@ -110,10 +110,10 @@ def run(n: int, database_url: str | None) -> None:
         t0 = time.monotonic()
         daemon.start()
         ingested = lambda: cases(db) == n and count(stack, INTAKE, "Processed") == n  # noqa: E731
-        assert wait_until(ingested, 7200, interval=0.1), daemon.log_tail()
+        assert wait_until(ingested, 7200, interval=0.2), daemon.log_tail()
         t_ingest = time.monotonic() - t0
         delivered = lambda: count(stack, WORKER) >= n and count(stack, OTHER) >= n  # noqa: E731
-        assert wait_until(delivered, 7200, interval=0.1), daemon.log_tail()
+        assert wait_until(delivered, 7200, interval=0.25), daemon.log_tail()
         t_done = time.monotonic() - t0
         daemon.stop()
         pending = db_scalar(db, "SELECT count(*) FROM outboxmail WHERE status != 'sent'")

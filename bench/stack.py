@@ -238,7 +238,10 @@ def maildir_files(stack: MailStack, user: str, folder: str = "INBOX") -> list[Pa
 
 
 def count(stack: MailStack, user: str, folder: str = "INBOX") -> int:
-    return len(maildir_files(stack, user, folder))
+    """How many messages the folder holds: names only (a benchmark polls this several times a
+    second on the machine it measures; building a Path per file cost 10 ms at 10,000 files)."""
+    root = stack.maildir(user) if folder == "INBOX" else stack.maildir(user) / f".{folder}"
+    return sum(len(os.listdir(root / sub)) for sub in ("new", "cur") if (root / sub).is_dir())
 
 
 _HEADERS = BytesHeaderParser()
