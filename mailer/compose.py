@@ -142,10 +142,11 @@ _COMPAT32 = Compat32()
 def _fold(name: str, value: str | Header) -> bytes:
     """One header as bytes. An ASCII value is folded before its spaces (never leaving a line
     of only spaces), as few times as keep lines within 78 characters (a word longer than
-    that stays whole); other values are
-    encoded and folded by the email package (compat32), which took half the time of
-    composing a mail when it did this for every header."""
-    if not isinstance(value, str) or not value.isascii() or "\n" in value or "\r" in value:
+    that stays whole). Other values, and RFC 2047 encoded words (a non-ASCII display name
+    becomes one, which must be split into words of at most 75 characters), are encoded
+    and folded by the email package (compat32), which took half the time of composing a
+    mail when it did this for every header."""
+    if not isinstance(value, str) or not value.isascii() or "\n" in value or "\r" in value or "=?" in value:
         return _COMPAT32.fold_binary(name, value)
     lines, line = [], f"{name}:"
     for word in value.split(" "):

@@ -13,7 +13,7 @@ from email.policy import compat32
 import binascii
 import re
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from mailer import compose
 from mailer.compose import Attachment, Composer, Envelope
@@ -84,6 +84,7 @@ def unfolded(raw: bytes) -> bytes:
 
 
 @settings(max_examples=300, deadline=None)
+@example(subject="", name="00\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80𐀀𐀀𐀀𐀀𐀀𐀀", references=[], text="")  # a long encoded word
 @given(subject=st.lists(ascii_words, max_size=20).map(" ".join) | st.text(max_size=120),
        name=st.lists(ascii_words, max_size=8).map(" ".join) | st.text(max_size=60),
        references=st.lists(st.from_regex(r"[a-z0-9.\-]{1,40}@[a-z]{1,20}\.test", fullmatch=True), max_size=6),
