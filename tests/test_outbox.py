@@ -159,8 +159,8 @@ def test_a_letter_that_cannot_be_composed_is_failed_and_business_support_told(ha
 
 
 def test_each_mail_is_marked_sent_before_the_next_is_handed_to_the_server(harness):
-    """The one resend window: a death between a 250 and its mark. Marks run in a worker
-    thread, but never more than one mail may be accepted and not yet marked."""
+    """The one resend window: a death between a 250 and its mark. Never more than one mail
+    may be accepted and not yet marked."""
     queued(harness, n_intakes=3)
     engine = harness.app.engine
 
@@ -190,3 +190,34 @@ def test_a_key_already_queued_or_twice_in_one_batch_is_queued_once(harness):
     assert again[0] is None and again[1] is not None
     with Session(harness.app.engine) as s:
         assert sorted(s.exec(select(OutboxMail.idem_key))) == ["k/1", "k/2", "k/3"]
+
+
+def test_a_mark_survives_the_database_dropping_the_senders_connection(tmp_path, clock, postgres):
+    """Marks go over one connection held for a drain. If PostgreSQL drops it between two
+    mails (a restart, a failover), the next mark is made on a new connection: a mail the
+    server accepted and left unmarked would be sent again."""
+    import sqlalchemy as sa
+
+    from tests.conftest import Harness
+
+    h = Harness(tmp_path, clock, database_url=postgres.new_database("marks"))
+    queued(h, n_intakes=2)
+    killer = sa.create_engine(h.app.engine.url)
+
+    class Dropping(Recording):
+        async def send(self, raw, sender, recipients, name=""):
+            await super().send(raw, sender, recipients, name)
+            if len(self.sent) == 2:  # between the second mail's 250 and its mark
+                with killer.begin() as conn:
+                    dropped = conn.execute(sa.text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+                assert dropped >= 1
+
+    rec = Dropping()
+    try:
+        assert asyncio.run(h.app.flush(rec)) == 4 and len(rec.sent) == 4
+        assert [status for _, status in statuses(h)] == ["sent"] * 4
+    finally:
+        killer.dispose()
+        h.app.engine.dispose()
