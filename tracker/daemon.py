@@ -260,7 +260,9 @@ class Daemon:
     async def supervise_sender(self) -> None:
         """Keep the sender process running until the daemon stops. One that keeps dying at
         start (its database unreachable, say) is started again with growing pauses, not in
-        a loop that would spend a core on starting interpreters."""
+        a loop that would spend a core on starting interpreters. The mail a dead sender had
+        claimed is put back at once (else it would wait for the claim to time out, ten
+        minutes): while this instance holds the mailbox, no other sends for it."""
         failures, started = 0, time.monotonic()
         while not self.stopping.is_set():
             await asyncio.sleep(0.5)
@@ -272,6 +274,11 @@ class Daemon:
                       self.sender.process.exitcode if self.sender.process else None, pause)
             if await asyncio.to_thread(self.stopping.wait, pause):
                 break
+            if self.holds_lease.is_set():  # what it had claimed goes back: nobody else sends for us
+                try:
+                    await asyncio.to_thread(lease.reclaim_unsent, self.app.engine, self.app.partnership.id)
+                except Exception:  # noqa: BLE001 - the database is away: the claims time out instead
+                    log.exception("could not put back the mail the sender had claimed")
             self.sender.start()
             started = time.monotonic()
 

@@ -226,3 +226,26 @@ def test_the_sender_process_is_restarted_if_it_dies_and_dies_with_the_daemon(mai
     assert restarted.stop() == 0, restarted.log_tail()
     assert assert_exactly_once(mailstack, db, 6) == {WORKER: 0, OTHER: 0}
     assert not [p for p in _children(restarted.pid) if _alive(p)], "the sender outlived a clean stop"
+
+
+def test_mail_a_killed_sender_had_claimed_goes_out_at_once(mailstack, service, tmp_path):
+    """A sender killed in the middle of a drain leaves its claimed mail marked as being sent;
+    the daemon puts it back when it starts the next sender, so it does not wait out the
+    claim timeout (ten minutes), and arrives once (a kill between a 250 and its mark may
+    repeat that one mail)."""
+    from tracker.outbox import CLAIM_TIMEOUT
+
+    config, start = service
+    db = tmp_path / "cases.db"
+    daemon = start()
+    append_intakes(mailstack, range(0, 40), seed=23)
+    assert wait_until(lambda: count(mailstack, WORKER) >= 3, WAIT), daemon.log_tail()
+    senders = _children(daemon.pid)
+    os.kill(senders[0], signal.SIGKILL)
+    t_kill = time.monotonic()
+    assert outbox(db, "sending") > 0, "the kill came too late to test anything"
+    assert wait_until(lambda: all_delivered(mailstack, db, 40), CLAIM_TIMEOUT.total_seconds() / 2), \
+        daemon.log_tail()
+    assert time.monotonic() - t_kill < CLAIM_TIMEOUT.total_seconds() / 2
+    assert daemon.stop() == 0, daemon.log_tail()
+    assert sum(assert_exactly_once(mailstack, db, 40, duplicates_allowed=1).values()) <= 1
