@@ -122,8 +122,10 @@ def handle(session: Session, ctx: Context, msg: ParsedMessage, inbound: InboundM
     if way == "conduct":
         _answer(session, ctx, msg, inbound, "out_of_scope", {})
         return Outcome(PROCESSED, "about a professional's conduct: sent the whistleblowing / allegations route")
-    _answer(session, ctx, msg, inbound, "invalid_intake", {"errors": [e.message for e in msg.errors]})
-    return Outcome(PROCESSED, "intake with errors: sender told what to fix")
+    if way == "errors":
+        _answer(session, ctx, msg, inbound, "invalid_intake", {"errors": [e.message for e in msg.errors]})
+        return Outcome(PROCESSED, "intake with errors: sender told what to fix")
+    raise ValueError(f"no handling for {way!r}: intakes that open cases go to _open")
 
 
 def _reply(session: Session, ctx: Context, msg: ParsedMessage, inbound: InboundMessage) -> Outcome:
