@@ -129,17 +129,16 @@ def open_cases(session: Session, ctx: Context, intakes: list[tuple[ParsedMessage
     table = Case.__table__
     ids = dict(session.execute(table.insert().returning(table.c.ref, table.c.id),
                                [{c: getattr(case, c) for c in _CASE_DEFAULTS} for case in opened]).all())
-    people: dict[str, list] = {}
+    people: dict[str, list[SimpleNamespace]] = {}
     for case, (msg, _) in zip(opened, intakes):
         case.id = ids[case.ref]
-        rows = _intake_party_rows(case, msg.fields, msg.sender)
+        mine = [SimpleNamespace(**row) for row in _intake_party_rows(case, msg.fields, msg.sender)]
         if case.stage != p.policy.first().key:
-            rows += _stage_party_rows(case, [SimpleNamespace(**r) for r in rows], p.policy.stage(case.stage),
-                                      p.directory)
-        people[case.ref] = rows
-    session.execute(sa.insert(Party.__table__), [row for rows in people.values() for row in rows])
-    keyed = [_outgoing(session, ctx, case, "opened",
-                       _opening_letters(p, case, [SimpleNamespace(**r) for r in people[case.ref]], msg))
+            mine += [SimpleNamespace(**row) for row in _stage_party_rows(case, mine, p.policy.stage(case.stage),
+                                                                         p.directory)]
+        people[case.ref] = mine
+    session.execute(sa.insert(Party.__table__), [vars(x) for mine in people.values() for x in mine])
+    keyed = [_outgoing(session, ctx, case, "opened", _opening_letters(p, case, people[case.ref], msg))
              for case, (msg, _) in zip(opened, intakes)]
     queued = insert_pending(session, [pending_row(p, letter, key, case.id, case.ref, [case.thread_id], ctx.now)
                                       for case, mine in zip(opened, keyed) for letter, key in mine])
