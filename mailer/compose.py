@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import email.utils
 import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-import email.utils
 from email.header import Header
 from email.policy import Compat32
 from email.utils import format_datetime, formataddr

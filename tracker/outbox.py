@@ -77,24 +77,25 @@ def enqueue_many(session: Session, partnership, letters: list[tuple[Letter, str]
     the bytes (`compose`). Composing at send time keeps a backlog's ingest to the case change
     itself, and the bytes are the same whenever they are made: the Message-ID, the Date and
     the MIME boundaries are fixed here."""
-    first = {}
-    for letter, key in letters:  # a key twice in `letters` is queued once
-        first.setdefault(key, letter)
     ids = insert_pending(session, [pending_row(partnership, letter, key, case_id, ref, thread, now)
-                                   for key, letter in first.items()])
-    return [ids.pop(key, None) for _, key in letters]
+                                   for letter, key in letters])
+    return [ids.pop(key, None) for _, key in letters]  # a key twice in `letters`: its first gets the id
 
 
 def insert_pending(session: Session, rows: list[dict]) -> dict[str, int]:
     """Write pending rows (`pending_row`), whatever case each is for, in one INSERT ... ON
     CONFLICT (idem_key) DO NOTHING; returns {idempotency key: id} of the rows written (a key
-    already queued is skipped by the database)."""
-    if not rows:
+    already queued is skipped by the database; a key twice in `rows` is written once, the
+    first)."""
+    first: dict[str, dict] = {}
+    for row in rows:
+        first.setdefault(row["idem_key"], row)
+    if not first:
         return {}
     table = OutboxMail.__table__
     insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
     stmt = insert.on_conflict_do_nothing(index_elements=["idem_key"]).returning(table.c.idem_key, table.c.id)
-    return dict(session.execute(stmt, list({row["idem_key"]: row for row in rows}.values())).all())
+    return dict(session.execute(stmt, list(first.values())).all())
 
 
 def pending_row(partnership, letter: Letter, idem_key: str, case_id: int | None, ref: str | None,
