@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tracker.calendar import WorkingCalendar  # noqa: E402
-from tracker.policy import PRESETS  # noqa: E402
+from tracker.policy.calendar import WorkingCalendar  # noqa: E402
+from tracker.policy.model import PRESETS  # noqa: E402
 
 
 def inputs(n: int, seed: int = 20261224) -> list[tuple[datetime, int]]:

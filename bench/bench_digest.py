@@ -1,6 +1,6 @@
 """How long the weekly digest takes: `python bench/bench_digest.py [N]` (default 100,000).
 
-Fills a fresh SQLite file (the real schema, through tracker.db) with N cases raised over the
+Fills a fresh SQLite file (the real schema, through tracker.storage.db) with N cases raised over the
 two years before Monday 30 November 2026, about 4% of them still open, four record entries
 each and some quarantined mail; then builds the digest of week 2026-W48 at Monday 09:00 and
 renders it as text, HTML and CSV. Prints wall time (best of 5, and the first, cold run), the
@@ -35,11 +35,11 @@ from sqlmodel import Session, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from mailer.compose import Composer  # noqa: E402
 from parser.model import CATEGORIES  # noqa: E402
-from tracker.config import config_from_dict  # noqa: E402
-from tracker.db import create_schema, make_engine  # noqa: E402
-from tracker.digest import build_digest, render_html, render_text, resolution_csv  # noqa: E402
-from tracker.digest_render import SHIPPED  # noqa: E402
-from tracker.models import Case, Event, InboundMessage  # noqa: E402
+from tracker.config.load import config_from_dict  # noqa: E402
+from tracker.storage.db import create_schema, make_engine  # noqa: E402
+from tracker.digest.weekly import build_digest, render_html, render_text, resolution_csv  # noqa: E402
+from tracker.digest.render import SHIPPED  # noqa: E402
+from tracker.storage.models import Case, Event, InboundMessage  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 9, tzinfo=ZoneInfo("Europe/London"))
 WEEK = "2026-W48"

@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 
 from tests.harness.fixtures import PASSWORD  # noqa: E402  (the throw-away stack's test password)
 from tests.harness.mailstack import MailStack  # noqa: E402
-from tracker.daemon import wait_until  # noqa: E402,F401  (re-exported for the benches and fault tests)
+from tracker.daemon.daemon import wait_until  # noqa: E402,F401  (re-exported for the benches and fault tests)
 
 INTAKE = "intake@partnership.example.test"
 BUSINESS = "business@partnership.example.test"

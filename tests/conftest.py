@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.harness.fixtures import mailstack, postgres  # noqa: F401  (session fixtures for every test)
-from tracker.app import App
-from tracker.config import config_from_dict
+from tracker.daemon.app import App
+from tracker.config.load import config_from_dict
 
 LONDON = ZoneInfo("Europe/London")
 WORKER = "casey.tester@council.example.test"

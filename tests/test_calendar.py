@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from tracker.calendar import WorkingCalendar, calendar_from_config
+from tracker.policy.calendar import WorkingCalendar, calendar_from_config
 from tracker.errors import ConfigError
 
 UTC = timezone.utc

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.config import config_from_dict, load_config
+from tracker.config.load import config_from_dict, load_config
 from tracker.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +81,7 @@ def test_digest_schedule(tmp_path):
 def test_check_finds_a_template_that_would_not_compile(tmp_path, capsys):
     """Mail is composed when it is sent: `escalations check` must find a broken template
     before the first mail that needs it fails."""
-    from tracker.check import check
+    from tracker.cli.check import check
 
     (tmp_path / "mine").mkdir()
     config = tmp_path / "config.toml"

@@ -9,10 +9,10 @@ import threading
 from sqlmodel import Session, select
 
 from tests.conftest import Harness, intake
-from tracker.config import config_from_dict
-from tracker.daemon import Daemon, backoff, wait_until
-from tracker.models import Case, OutboxMail
-from tracker.status import report
+from tracker.config.load import config_from_dict
+from tracker.daemon.daemon import Daemon, backoff, wait_until
+from tracker.storage.models import Case, OutboxMail
+from tracker.daemon.status import report
 
 PATIENCE = 120  # seconds a condition may take on a loaded machine; the waits end as soon as it holds
 
@@ -155,7 +155,7 @@ def test_the_watcher_outlives_a_database_error_while_taking_the_mailbox(tmp_path
     cost a retry, not the watcher thread: the process would stay up serving no mailbox."""
     import sqlalchemy as sa
 
-    from tracker import lease
+    from tracker.storage import lease
 
     real, calls = lease.reclaim_unsent, []
 
@@ -166,7 +166,7 @@ def test_the_watcher_outlives_a_database_error_while_taking_the_mailbox(tmp_path
         return real(engine, partnership)
 
     monkeypatch.setattr(lease, "reclaim_unsent", flaky)
-    monkeypatch.setattr("tracker.daemon.backoff", lambda failures: 0.05)
+    monkeypatch.setattr("tracker.daemon.daemon.backoff", lambda failures: 0.05)
     h = fast(tmp_path, clock)
     daemon, thread = start(h)
     try:
@@ -194,7 +194,7 @@ def test_a_sender_process_that_keeps_dying_is_restarted_with_growing_pauses(tmp_
             self.starts += 1
 
     pauses: list[int] = []
-    monkeypatch.setattr("tracker.daemon.backoff", lambda failures: pauses.append(failures) or 0.01)
+    monkeypatch.setattr("tracker.daemon.daemon.backoff", lambda failures: pauses.append(failures) or 0.01)
     daemon = Daemon(fast(tmp_path, clock).app)
     daemon.sender = Dying()
 
@@ -212,7 +212,7 @@ def test_a_sender_process_that_keeps_dying_is_restarted_with_growing_pauses(tmp_
 def test_sending_waits_while_a_backlog_is_recorded_then_goes_at_once(tmp_path, clock, monkeypatch):
     """With the sender's timer firing every few milliseconds, no flush may start while the
     watcher is recording mail; when it is done, everything is sent."""
-    from tracker import daemon as daemon_module
+    from tracker.daemon import daemon as daemon_module
 
     monkeypatch.setattr(daemon_module, "SENDER_RETRY_SECONDS", 0.005)
     h = fast(tmp_path, clock)
@@ -237,7 +237,7 @@ def test_sending_waits_while_a_backlog_is_recorded_then_goes_at_once(tmp_path, c
 
 
 def test_a_long_backlog_holds_sending_back_for_a_bounded_time(monkeypatch):
-    from tracker import sender
+    from tracker.daemon import sender
 
     now = [1000.0]
     monkeypatch.setattr(sender.time, "monotonic", lambda: now[0])

@@ -10,12 +10,12 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.conftest import OTHER, intake, mail
-from tracker.app import App
-from tracker.cli import main
-from tracker.deployment import choose, load_deployment
+from tracker.daemon.app import App
+from tracker.cli.main import main
+from tracker.config.deployment import choose, load_deployment
 from tracker.errors import ConfigError
-from tracker.logs import configure
-from tracker.models import Case, OutboxMail
+from tracker.daemon.logs import configure
+from tracker.storage.models import Case, OutboxMail
 
 PARTNERSHIP = """
 [partnership]
@@ -106,7 +106,7 @@ def test_duplicate_partnership_ids_are_refused(deployment):
 def test_logs_are_json_lines_off_a_terminal():
     stream = io.StringIO()
     configure("INFO", stream)
-    logging.getLogger("tracker.service").info("message %s: %s", "new/1", "opened ESC-2026-0001")
+    logging.getLogger("tracker.incoming.ingest").info("message %s: %s", "new/1", "opened ESC-2026-0001")
     line = json.loads(stream.getvalue().strip())
     assert line["level"] == "INFO" and line["message"] == "message new/1: opened ESC-2026-0001"
     logging.getLogger().handlers.clear()

@@ -17,12 +17,13 @@ from hypothesis import given, strategies as st
 from sqlmodel import Session, select
 
 from tests.conftest import LONDON, OTHER, WORKER, intake, mail
-from tracker import outbox, record
-from tracker.db import transaction
-from tracker.digest import (COLUMNS, build_digest, catch_up, digest_trigger, due_week, export_rows, iso_week,
+from tracker.outgoing import outbox
+from tracker.cases import record
+from tracker.storage.db import transaction
+from tracker.digest.weekly import (COLUMNS, build_digest, catch_up, digest_trigger, due_week, export_rows, iso_week,
                             queue_digest, render_html, render_text, resolution_csv, week_of)
-from tracker.digest_weeks import scheduled_for
-from tracker.models import Case, DigestRun, InboundMessage, OutboxMail, Party
+from tracker.digest.weeks import scheduled_for
+from tracker.storage.models import Case, DigestRun, InboundMessage, OutboxMail, Party
 
 BUSINESS = "business@partnership.example.test"
 

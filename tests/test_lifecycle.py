@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.conftest import LONDON, MANAGER, OTHER, OTHER_MANAGER, WORKER, Harness, intake, mail
-from tracker import record
-from tracker.models import Case, OutboxMail
+from tracker.cases import record
+from tracker.storage.models import Case, OutboxMail
 
 
 def at(h: Harness, *args) -> None:

@@ -1,7 +1,7 @@
 """The stage machine as a table: (state, command, who) -> (outcome, new status/stage, letters)."""
 import pytest
 
-from tracker.machine import CaseState, Sender, decide
+from tracker.policy.machine import CaseState, Sender, decide
 
 OPEN_1 = CaseState("open", "1", "2", False, False)
 OPEN_3 = CaseState("open", "3", "4", True, False)

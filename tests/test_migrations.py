@@ -11,10 +11,11 @@ from sqlmodel import SQLModel
 
 from sqlmodel import Session
 
-from tracker import migrate, record
-from tracker.db import make_engine
-from tracker.models import Case, Event
-from tracker.record import GENESIS, _digest_before_0003
+from tracker.storage import migrate
+from tracker.cases import record
+from tracker.storage.db import make_engine
+from tracker.storage.models import Case, Event
+from tracker.cases.record import GENESIS, _digest_before_0003
 
 T = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
 

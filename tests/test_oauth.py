@@ -14,7 +14,7 @@ from cryptography.x509.oid import NameOID
 
 from mailer.oauth import (SignInRefused, Token, TokenError, TokenProvider, certificate_credential, sign_in,
                           xoauth2_string)
-from tracker.config import config_from_dict
+from tracker.config.load import config_from_dict
 from tracker.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -221,7 +221,7 @@ def test_config_toml_documents_every_sign_in_key():
 
 
 def test_a_missing_secret_is_a_token_error_at_sign_in_not_at_start(tmp_path, monkeypatch):
-    from tracker.app import token_provider
+    from tracker.daemon.app import token_provider
 
     monkeypatch.delenv("ESCALATIONS_OAUTH2_SECRET", raising=False)
     inbox = _config(tmp_path, _with(MICROSOFT, o_client_id="app-without-a-secret")).partnership.inbox

@@ -8,8 +8,9 @@ from sqlmodel import Session, select
 
 from mailer.transport import PermanentFailure, TemporaryFailure
 from tests.conftest import intake
-from tracker import lease, outbox
-from tracker.models import Event, OutboxMail
+from tracker.storage import lease
+from tracker.outgoing import outbox
+from tracker.storage.models import Event, OutboxMail
 
 
 class Recording:
@@ -109,9 +110,9 @@ def test_a_letter_kept_as_json_composes_to_the_same_mail_as_its_live_values(harn
     from datetime import date, datetime, timezone
 
     from mailer.compose import Attachment, Envelope
-    from tracker.digest_render import Table, _plain
-    from tracker.letters import case_values
-    from tracker.models import Case
+    from tracker.digest.render import Table, _plain
+    from tracker.outgoing.letters import case_values
+    from tracker.storage.models import Case
 
     p, now = harness.app.partnership, harness.clock()
     case = Case(ref="ESC-2026-0042", partnership=p.id, policy="x", stage=p.policy.first().key, category="threshold",
@@ -177,7 +178,7 @@ def test_each_mail_is_marked_sent_before_the_next_is_handed_to_the_server(harnes
 
 
 def test_a_key_already_queued_or_twice_in_one_batch_is_queued_once(harness):
-    from tracker.db import transaction
+    from tracker.storage.db import transaction
 
     p, now = harness.app.partnership, harness.clock()
     letter = outbox.Letter("reminder", "w@council.example.test", {"x": 1})

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from tracker.calendar import WorkingCalendar
+from tracker.policy.calendar import WorkingCalendar
 from tracker.errors import ConfigError
-from tracker.policy import (PRESETS, ROLES, deadlines, deadlines_json, policy_from_config, policy_table,
+from tracker.policy.model import (PRESETS, ROLES, deadlines, deadlines_json, policy_from_config, policy_table,
                             presets_summary)
 
 UTC = timezone.utc

@@ -7,8 +7,8 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from tests.conftest import OTHER, intake, mail
-from tracker import record
-from tracker.models import Case, Event, InboundMessage, OutboxMail, Party
+from tracker.cases import record
+from tracker.storage.models import Case, Event, InboundMessage, OutboxMail, Party
 
 
 def resolved_case(h):

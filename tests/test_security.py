@@ -14,8 +14,8 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.conftest import OTHER, WORKER, Harness, intake, mail
-from tracker.authres import judge, parse
-from tracker.models import Case, Event, InboundMessage, OutboxMail
+from tracker.incoming.authres import judge, parse
+from tracker.storage.models import Case, Event, InboundMessage, OutboxMail
 
 SOAK = int(os.environ.get("ESCALATIONS_SOAK_SIZE", "300"))  # 10000 outside CI
 

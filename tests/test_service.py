@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tests.conftest import OTHER, WORKER, MANAGER, intake, mail
-from tracker import record
-from tracker.models import Case, Event, InboundMessage, OutboxMail, Party
+from tracker.cases import record
+from tracker.storage.models import Case, Event, InboundMessage, OutboxMail, Party
 
 
 def rows(h, model):
@@ -190,7 +190,7 @@ def test_an_intake_about_a_professionals_conduct_gets_the_whistleblowing_route(h
 def test_a_database_outage_leaves_mail_in_the_inbox_rather_than_quarantining_it(harness, monkeypatch):
     import pytest
 
-    from tracker import service
+    from tracker.incoming import ingest as service
 
     harness.deliver(intake())
 

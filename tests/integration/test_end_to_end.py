@@ -15,9 +15,9 @@ from email.utils import make_msgid
 import pytest
 from sqlmodel import Session, select
 
-from tracker.app import App
-from tracker.config import config_from_dict
-from tracker.models import Case, InboundMessage, OutboxMail
+from tracker.daemon.app import App
+from tracker.config.load import config_from_dict
+from tracker.storage.models import Case, InboundMessage, OutboxMail
 
 INTAKE = "intake@partnership.example.test"
 WORKER = "worker@council.example.test"

@@ -34,9 +34,9 @@ from tests.harness import mailstack as _mailstack
 from tests.harness.mailstack import DovecotOAuth2, MailStack
 from tests.harness.oauth_server import OAuthServer
 from tests.integration.test_end_to_end import intake_mail
-from tracker.app import App, open_inbox, open_transport
-from tracker.check import check
-from tracker.config import config_from_dict
+from tracker.daemon.app import App, open_inbox, open_transport
+from tracker.cli.check import check
+from tracker.config.load import config_from_dict
 
 INTAKE = "intake@partnership.example.test"  # the shared mailbox
 SENDING_ADDRESS = "escalations@partnership.example.test"  # partnership.address

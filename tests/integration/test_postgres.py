@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 
 from tests.test_migrations import upgrade_keeps_data
-from tracker.db import make_engine
+from tracker.storage.db import make_engine
 
 
 def test_upgrade_from_the_previous_version_loses_nothing_postgres(postgres):

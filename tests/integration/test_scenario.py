@@ -10,9 +10,9 @@ from email.utils import make_msgid
 from sqlmodel import Session, select
 
 from tests.integration.test_end_to_end import INTAKE, OTHER, WORKER, intake_mail, service_config
-from tracker import record
-from tracker.app import App
-from tracker.models import Case
+from tracker.cases import record
+from tracker.daemon.app import App
+from tracker.storage.models import Case
 
 MANAGER = "manager@council.example.test"
 OTHER_MANAGER = "othermanager@health.example.test"

@@ -1,0 +1,115 @@
+"""`escalations check`: validate config.toml, then reach every configured server; one line each."""
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+
+from tracker.errors import ConfigError
+
+
+def check(config_path: str, partnership: str | None = None) -> int:
+    """Every partnership of the deployment (or the one named), one line per check."""
+    from tracker.config.deployment import choose, load_deployment
+
+    try:
+        configs = load_deployment(config_path)
+        if partnership:
+            configs = [choose(configs, partnership)]
+    except ConfigError as exc:
+        print(f"config   FAIL  {exc}")
+        return 1
+    ok = True
+    for config in configs:
+        ok = _check_one(config_path, config) and ok
+    return 0 if ok else 1
+
+
+def _check_one(config_path: str, config) -> bool:
+    print(f"config   ok    {config.path}: partnership {config.partnership.id}, policy {config.partnership.policy.name}")
+    results = [_templates(config.partnership.templates_dir), _database(config.database_url),
+               _inbox(config.partnership.inbox), _outgoing(config.partnership.outgoing)]
+    for name, ok, detail in results:
+        print(f"{name:<8} {'ok  ' if ok else 'FAIL'}  {detail}")
+    return all(ok for _, ok, _ in results)
+
+
+def _templates(own) -> tuple[str, bool, str]:
+    """The partnership's own templates (and the shipped ones they fall back to) compile."""
+    from mailer.compose import Composer
+    from tracker.daemon.app import SHIPPED_TEMPLATES
+
+    where = f"{own} (own), then the shipped ones" if own and own.is_dir() else "the shipped ones"
+    problems = Composer([own, SHIPPED_TEMPLATES]).problems()
+    if problems:
+        return "template", False, f"{where}: " + "; ".join(problems[:5]) + \
+            (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    return "template", True, where
+
+
+def _database(url: str) -> tuple[str, bool, str]:
+    from tracker.storage.db import make_engine
+
+    shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+    try:
+        with make_engine(url).connect() as conn:
+            conn.execute(sa.text("select 1"))
+        return "database", True, shown
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return "database", False, f"{shown}: {exc.__class__.__name__}: {exc}"
+
+
+def _inbox(cfg) -> tuple[str, bool, str]:
+    from tracker.daemon.app import open_inbox
+
+    where = str(cfg.path) if cfg.kind == "maildir" else f"{cfg.security} {cfg.host}:{cfg.port} as {cfg.username}"
+    try:
+        open_inbox(cfg).close()
+        return "inbox", True, f"{cfg.kind} {where}" + _signed_in(cfg)
+    except Exception as exc:  # noqa: BLE001
+        return "inbox", False, f"{cfg.kind} {where}" + _failed(cfg, exc)
+
+
+def _outgoing(cfg) -> tuple[str, bool, str]:
+    from tracker.daemon.app import open_transport
+
+    where = str(cfg.path) if cfg.kind == "maildir" else f"{cfg.security} {cfg.host}:{cfg.port}"
+    if cfg.kind != "maildir" and cfg.username:
+        where += f" as {cfg.username}"
+
+    async def probe():
+        t = open_transport(cfg)
+        if hasattr(t, "_connection"):
+            await t._connection()
+        await t.close()
+
+    try:
+        asyncio.run(probe())
+        return "outgoing", True, f"{cfg.kind} {where}" + _signed_in(cfg)
+    except Exception as exc:  # noqa: BLE001
+        return "outgoing", False, f"{cfg.kind} {where}" + _failed(cfg, exc)
+
+
+def _signed_in(cfg) -> str:
+    if cfg.kind == "maildir":
+        return ""
+    return f", signed in with {cfg.sign_in}" if cfg.username else ", no sign-in"
+
+
+def _failed(cfg, exc: BaseException) -> str:
+    """Why, in the words of whoever refused: the identity provider's own text (AADSTS...)
+    rather than the mail server's "authentication failed" when the provider said more."""
+    from aiosmtplib import SMTPAuthenticationError
+    from imapclient.exceptions import LoginError
+
+    from mailer.oauth import SignInRefused, TokenError
+
+    chain = [exc]
+    while chain[-1].__cause__ is not None and len(chain) < 10:
+        chain.append(chain[-1].__cause__)
+    cause = next((e for e in chain if isinstance(e, TokenError)), chain[-1])
+    reason = f"{cause.__class__.__name__}: {cause}"
+    if cfg.kind != "maildir" and any(isinstance(e, (TokenError, SignInRefused, LoginError, SMTPAuthenticationError))
+                                     for e in chain):
+        return f": sign-in with {cfg.sign_in} FAILED: {reason}"
+    return f": {reason}" + (f" (sign-in with {cfg.sign_in} not reached)" if cfg.kind != "maildir" else "")

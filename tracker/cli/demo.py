@@ -1,0 +1,199 @@
+"""`escalations demo`: the workflow on the embedded default, on a simulated clock.
+
+Invented people and references only. Everything lands in one folder: the SQLite
+database, the inbox Maildir (with Processed and Quarantine) and the sent mail as .eml.
+"""
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import shutil
+import tomllib
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import TextIO
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from tracker.daemon.app import SHIPPED_TEMPLATES, App
+from tracker.config.load import config_from_dict
+from tracker.storage.models import Case, InboundMessage, OutboxMail
+from tracker.cli.views import timeline
+
+LONDON = ZoneInfo("Europe/London")
+START = datetime(2026, 11, 23, 9, 30, tzinfo=LONDON)  # a Monday morning
+
+ALEX = "Alex Example, Social Worker, Example Council Children's Services <alex.example@council.example.test>"
+SAM = "Dr Sam Sample, Community Paediatrician, Example Health Trust <sam.sample@health.example.test>"
+
+INTAKE_ONE = f"""Case reference: CH-0001-DEMO
+About: child
+Immediate risk: no
+Category: threshold / level of need
+Raised by: {ALEX}
+My manager: Morgan Manager <morgan.manager@council.example.test>
+Disagreement with: {SAM}
+Their manager: Riley Lead <riley.lead@health.example.test>
+Decision disputed: The referral for a child protection medical was declined as not meeting threshold.
+Date of decision: 20/11/2026
+Reasons: Two unexplained bruises seen at nursery within a fortnight; the nursery's records are attached to our file.
+Outcome sought: A child protection medical this week.
+Discussions so far: Phoned on 20 November; agreed to escalate.
+
+Kind regards
+Alex
+"""
+
+INTAKE_TWO = """Case reference: CH-0002-DEMO
+Immediate risk: no
+Category: communication and information sharing
+Raised by: Pat Placeholder, PC, Example Police <pat.placeholder@police.example.test>
+My manager: Sergeant Quinn Query <quinn.query@police.example.test>
+Disagreement with: Jo Dummy, Designated Safeguarding Lead, Example Primary School <jo.dummy@school.example.test>
+Their manager: Chris Head <chris.head@school.example.test>
+Decision disputed: Attendance concerns were not shared with the police.
+Date of decision: 18 Nov 2026
+Reasons: The strategy discussion needed the attendance record.
+Outcome sought: The record shared before the next strategy discussion.
+"""
+
+INTAKE_BAD = """Case reference: CH-0003-DEMO
+Category: closing involvement
+Raised by: Alex Example, Social Worker, Example Council <alex.example@council.example.test>
+Decision disputed: Case closed by the other service without a handover.
+"""
+
+
+def from_header(person: str) -> str:
+    """'Name, Role, Agency <email>' as a From header: 'Name <email>'."""
+    name, _, rest = person.partition(",")
+    return f"{name.strip()} <{person.rpartition('<')[2].rstrip('>')}>" if rest else person
+
+
+def subject_of(raw: bytes) -> str:
+    return str(email.message_from_bytes(raw, policy=email.policy.default)["Subject"])
+
+
+def mail(sender: str, subject: str, body: str, when: datetime, in_reply_to: str | None = None,
+         extra: dict | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = from_header(sender)
+    msg["To"] = "escalations@partnership.example.test"
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(when)
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2].rstrip(">"))
+    if in_reply_to:
+        msg["In-Reply-To"] = f"<{in_reply_to}>"
+        msg["References"] = f"<{in_reply_to}>"
+    for k, v in (extra or {}).items():
+        msg[k] = v
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+class Demo:
+    def __init__(self, folder: Path, out: TextIO):
+        self.folder, self.out = folder, out
+        self.now = START
+        self.app = App.from_config(demo_config(folder), clock=lambda: self.now.astimezone(LONDON))
+        self.seen_in = self.seen_out = 0
+
+    def say(self, text: str) -> None:
+        print(f"{self.now:%a %d %b %H:%M}  {text}", file=self.out)
+
+    def deliver(self, raw: bytes, what: str) -> None:
+        self.say(f"IN   {what}")
+        (self.folder / "inbox" / "new" / f"{self.now.timestamp():.0f}.{self.seen_in}.demo").write_bytes(raw)
+        self.seen_in += 1
+
+    def tick(self, minutes: int = 0) -> None:
+        self.now += timedelta(minutes=minutes)
+        self.app.ingest(self.app_inbox)
+        self.app.sweep()
+        asyncio.run(self.app.send_all())
+        self._report()
+
+    def _report(self) -> None:
+        with Session(self.app.engine) as s:
+            for m in s.exec(select(InboundMessage).order_by(InboundMessage.id).offset(self._reported_in)):
+                self.say(f"     -> {m.disposition}: {m.reason}")
+                self._reported_in += 1
+            for o in s.exec(select(OutboxMail).order_by(OutboxMail.id).offset(self.seen_out)):
+                subject = subject_of(o.raw)
+                self.say(f"OUT  {o.kind:<20} to {o.recipient}: {subject}")
+                self.seen_out += 1
+
+    _reported_in = 0
+
+    def case_ref(self, n: int) -> str:
+        with Session(self.app.engine) as s:
+            return s.exec(select(Case.ref).order_by(Case.id).offset(n - 1)).first()
+
+    def outgoing(self, kind: str, recipient: str) -> OutboxMail:
+        with Session(self.app.engine) as s:
+            return s.exec(select(OutboxMail).where(OutboxMail.kind == kind, OutboxMail.recipient == recipient)
+                          .order_by(OutboxMail.id.desc())).first()
+
+    def reply(self, sender: str, to_kind: str, body: str, what: str, minutes: int, auto: bool = False) -> None:
+        self.now += timedelta(minutes=minutes)
+        addr = sender.rpartition("<")[2].rstrip(">")
+        original = self.outgoing(to_kind, addr)
+        subject = subject_of(original.raw)
+        prefix, extra = ("Automatic reply: ", {"Auto-Submitted": "auto-replied"}) if auto else ("RE: ", None)
+        quoted = f"From: {self.app.partnership.address}\nSent: earlier\nSubject: {subject}\n\n> (the notice)"
+        self.deliver(mail(sender, prefix + subject, f"{body}\n\n{quoted}\n", self.now, original.message_id, extra), what)
+
+
+def demo_config(folder: Path):
+    project_config = SHIPPED_TEMPLATES.parent / "config.toml"
+    data = tomllib.loads(project_config.read_text()) if project_config.exists() else {}
+    data["database"] = {"url": f"sqlite:///{folder / 'escalations.db'}", "url_env": ""}
+    data["inbox"] = {"kind": "maildir", "path": str(folder / "inbox")}
+    data["outgoing"] = {"kind": "maildir", "path": str(folder / "sent")}
+    data["templates"] = {"dir": str(SHIPPED_TEMPLATES)}
+    return config_from_dict(data, base=folder)
+
+
+def run_demo(folder: Path, out: TextIO) -> int:
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "inbox" / "new").mkdir(parents=True)
+    demo = Demo(folder.resolve(), out)
+    from mailer.inbox import MaildirInbox
+
+    demo.app_inbox = MaildirInbox(folder / "inbox")
+    print("escalations demo — invented people, simulated clock, no servers\n", file=out)
+    demo.deliver(mail(ALEX, "Escalation: CP medical declined", INTAKE_ONE, demo.now), "escalation from Alex Example (council)")
+    demo.deliver(mail("Pat Placeholder <pat.placeholder@police.example.test>", "escalation - attendance record",
+                      INTAKE_TWO, demo.now), "escalation from Pat Placeholder (police)")
+    demo.deliver(mail(ALEX, "Escalation", INTAKE_BAD, demo.now), "an escalation with details missing")
+    demo.tick()
+    demo.reply(SAM, "notice", "I am out of the office until Tuesday.", "an out-of-office reply", 5, auto=True)
+    demo.tick()
+    demo.reply(SAM, "notice", "ACKNOWLEDGED - I will review the nursery records today.",
+               "Dr Sam Sample acknowledges", 60)
+    demo.reply("Jo Dummy <jo.dummy@school.example.test>", "notice",
+               "Not agreed: we need consent before sharing attendance records.", "Jo Dummy does not agree", 5)
+    demo.tick()
+    demo.reply(SAM, "notice", "RESOLVED: a child protection medical is booked for Wednesday; "
+               "outstanding questions go to the strategy meeting.", "Dr Sam Sample resolves it", 26 * 60)
+    demo.tick()
+    demo.now = datetime(2026, 11, 25, 17, 1, tzinfo=LONDON)
+    print(f"\n... nobody resolves {demo.case_ref(2)} at stage 2; its deadline passes at 17:00 on Wednesday and the sweep acts ...\n", file=out)
+    demo.tick()
+    demo.reply("Inspector Ira Senior <ira.senior@police.example.test>", "escalated",
+               "RESOLVED: the school will share the attendance record under the information-sharing "
+               "agreement before Friday's strategy discussion. Policy gap: consent guidance unclear.",
+               "Inspector Ira Senior resolves it at stage 3", 16 * 60)
+    demo.tick()
+    with Session(demo.app.engine) as s:
+        for case in s.exec(select(Case).order_by(Case.id)):
+            print("\n" + timeline(s, demo.app.partnership, case), file=out)
+    sent = sorted((folder / "sent" / "new").glob("*.eml"))
+    print(f"\n{len(sent)} mails were 'sent': open them from {folder / 'sent' / 'new'}/*.eml", file=out)
+    return 0
+

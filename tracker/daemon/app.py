@@ -1,0 +1,188 @@
+"""Wiring: config → engine, inbox, transport, composer; one pass of the service."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable
+
+import sqlalchemy as sa
+
+from mailer import oauth
+from mailer.compose import Composer
+from mailer.inbox import ImapInbox, Inbox, MaildirInbox
+from mailer.transport import MaildirTransport, SmtpTransport, Transport
+from tracker.cases import changes as cases
+from tracker.storage import lease
+from tracker.outgoing import outbox
+from tracker.incoming import ingest as service
+from tracker.cases import deadlines as sweep
+from tracker.cases.changes import Context
+from tracker.config.load import Config, OAuth2Config, PartnershipConfig, ServerConfig
+from tracker.storage.db import create_schema, make_engine, transaction, utcnow
+
+log = logging.getLogger(__name__)
+
+SHIPPED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def tls_context(server: ServerConfig) -> ssl.SSLContext:
+    """Verification always on; a private CA file may be named in config."""
+    return ssl.create_default_context(cafile=str(server.ca_file) if server.ca_file else None)
+
+
+_token_providers: dict[OAuth2Config, oauth.TokenProvider] = {}
+_token_providers_lock = threading.Lock()
+
+
+def token_provider(cfg: OAuth2Config) -> oauth.TokenProvider:
+    """The process's one token cache per app registration: tokens outlive connections, and
+    an inbox and an outgoing server signed in by the same app share one token."""
+    with _token_providers_lock:
+        if cfg not in _token_providers:
+            _token_providers[cfg] = oauth.TokenProvider(_ConfiguredGrant(cfg))
+        return _token_providers[cfg]
+
+
+class _ConfiguredGrant:
+    """Reads the secrets and builds the grant at the first sign-in, so a missing secret is a
+    TokenError there (the outbox keeps the mail, `check` shows it), not a crash at wiring."""
+
+    def __init__(self, cfg: OAuth2Config):
+        self.cfg, self.describe, self._grant = cfg, cfg.describe, None
+
+    def fetch(self) -> oauth.Token:
+        if self._grant is None:
+            self._grant = _grant(self.cfg)
+        return self._grant.fetch()
+
+
+def _grant(cfg: OAuth2Config) -> oauth.Grant:
+    session = oauth.https_session(cfg.ca_file)
+    secret = cfg.client_secret()
+    if cfg.provider == "google":
+        return oauth.GoogleRefreshToken(
+            cfg.client_id, _needed(secret, "client secret", cfg.client_secret_env),
+            _needed(cfg.refresh_token(), "refresh token", cfg.refresh_token_env),
+            token_url=cfg.endpoint, scopes=cfg.scopes, session=session)
+    if cfg.certificate_env or cfg.certificate_file:
+        credential = oauth.certificate_credential(_needed(cfg.certificate(), "certificate", cfg.certificate_env))
+    else:
+        credential = _needed(secret, "client secret", cfg.client_secret_env)
+    return oauth.MicrosoftClientCredentials(cfg.tenant, cfg.client_id, credential, authority=cfg.endpoint,
+                                            scopes=cfg.scopes, http_client=session)
+
+
+def _needed(value: str | None, what: str, env: str) -> str:
+    if not value:
+        raise oauth.TokenError("configuration", f"no OAuth2 {what}: set the environment variable "
+                               f"{env or 'named in config.toml'} or the secrets file")
+    return value
+
+
+def open_inbox(cfg: ServerConfig) -> Inbox:
+    if cfg.kind == "maildir":
+        return MaildirInbox(cfg.path)
+    if cfg.auth == "oauth2":
+        return ImapInbox(cfg.host, cfg.port, cfg.username, tokens=token_provider(cfg.oauth2),
+                         security=cfg.security, ssl_context=tls_context(cfg), folder=cfg.folder)
+    password = cfg.password()
+    if password is None:
+        raise RuntimeError(f"no IMAP password: set the environment variable {cfg.password_env or '(inbox.password_env)'}")
+    return ImapInbox(cfg.host, cfg.port, cfg.username, password, security=cfg.security,
+                     ssl_context=tls_context(cfg), folder=cfg.folder)
+
+
+def open_transport(cfg: ServerConfig) -> Transport:
+    if cfg.kind == "maildir":
+        return MaildirTransport(cfg.path)
+    tokens = token_provider(cfg.oauth2) if cfg.auth == "oauth2" else None
+    return SmtpTransport(cfg.host, cfg.port, security=cfg.security, username=cfg.username,
+                         password=None if tokens else cfg.password(), tokens=tokens, ssl_context=tls_context(cfg))
+
+
+@dataclass
+class App:
+    config: Config
+    engine: sa.Engine
+    composer: Composer
+    clock: Callable[[], datetime] = utcnow
+    instance: str = field(default_factory=lease.instance_id)
+
+    @classmethod
+    def from_config(cls, config: Config, clock: Callable[[], datetime] = utcnow) -> "App":
+        if config.partnership.outgoing.allow_insecure and config.partnership.outgoing.security == "none":
+            log.warning("SECURITY: outgoing mail is sent WITHOUT encryption (outgoing.allow_insecure = true)")
+        engine = make_engine(config.database_url)
+        create_schema(engine)
+        p = config.partnership
+        composer = Composer([p.templates_dir, SHIPPED_TEMPLATES])
+        return cls(config, engine, composer, clock)
+
+    @property
+    def partnership(self) -> PartnershipConfig:
+        return self.config.partnership
+
+    def context(self) -> Context:
+        return Context(self.partnership, self.composer, self.clock())
+
+    def folders(self) -> dict[str, str]:
+        inbox = self.partnership.inbox
+        return {service.PROCESSED: inbox.processed_folder, service.QUARANTINE: inbox.quarantine_folder}
+
+    def ingest(self, inbox: Inbox, should_stop=lambda: False) -> int:
+        return service.ingest(self.engine, self.context, inbox, self.folders(), should_stop)
+
+    def purge(self) -> list[str]:
+        """Apply the retention policy to closed cases; returns the refs purged."""
+        from tracker.cases import retention
+
+        with transaction(self.engine) as session:
+            return retention.purge(session, self.context(), self.partnership.retention_days)
+
+    def digest_catch_up(self) -> str | None:
+        """Queue the weekly digest if one is due and not yet queued; returns its week."""
+        from tracker.digest import weekly as digest
+
+        with transaction(self.engine) as session:
+            return digest.catch_up(session, self.context())
+
+    def heartbeat(self, mailbox_reached: bool = False) -> None:
+        from tracker.daemon import status
+
+        status.beat(self, mailbox_reached=mailbox_reached)
+
+    def sweep(self) -> list[str]:
+        """Reminders and expired stages, by time; returns the case refs touched."""
+        with transaction(self.engine) as session:
+            return sweep.sweep(session, self.context())
+
+    async def flush(self, transport: Transport) -> int:
+        return await outbox.drain(self.engine, transport, self.composer, self.partnership.id, self.partnership.address,
+                                  self.clock(), instance=self.instance, on_failure=self.delivery_failed)
+
+    def delivery_failed(self, row_id: int, error: str) -> None:
+        """A 5xx for one recipient: recorded on the case, and business support is told."""
+        with transaction(self.engine) as session:
+            cases.delivery_failed(session, self.context(), row_id, error)
+
+    def run_once(self) -> tuple[int, int]:
+        """Process what is waiting, send what is due. Returns (messages handled, mails sent)."""
+        inbox = open_inbox(self.partnership.inbox)
+        try:
+            handled = self.ingest(inbox)
+        finally:
+            inbox.close()
+        self.sweep()
+        return handled, asyncio.run(self.send_all())
+
+    async def send_all(self) -> int:
+        transport = open_transport(self.partnership.outgoing)
+        try:
+            return await self.flush(transport)
+        finally:
+            await transport.close()

@@ -1,0 +1,51 @@
+"""Liveness for a monitor: a heartbeat file the daemon rewrites, and `escalations status`."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from tracker.outgoing.outbox import pending_count
+
+STALE_AFTER = timedelta(minutes=2)
+
+
+def beat(app, mailbox_reached: bool) -> None:
+    """Rewrite the heartbeat file; the last time the mailbox was reached carries over."""
+    now = app.clock()
+    path: Path = app.config.daemon.heartbeat_file
+    reached = now.isoformat() if mailbox_reached else _read(path).get("mailbox_reached_at")
+    state = {
+        "pid": os.getpid(), "host": socket.gethostname(), "partnership": app.partnership.id,
+        "alive_at": now.isoformat(), "mailbox_reached_at": reached,
+        "outbox_pending": pending_count(app.engine),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state))
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+
+
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def report(app) -> tuple[bool, str]:
+    """(healthy, one line a person or a monitor reads)."""
+    path: Path = app.config.daemon.heartbeat_file
+    pending = pending_count(app.engine)
+    state = _read(path)
+    if not state:
+        return False, f"not running: no heartbeat at {path}; outbox pending {pending}"
+    alive = datetime.fromisoformat(state["alive_at"])
+    age = app.clock() - alive
+    healthy = age <= STALE_AFTER
+    reached = state.get("mailbox_reached_at") or "never"
+    return healthy, (f"{'alive' if healthy else 'STALE'}: pid {state['pid']} on {state['host']}, last beat "
+                     f"{int(age.total_seconds())} s ago; mailbox last reached {reached}; outbox pending {pending}")

@@ -1,0 +1,117 @@
+"""Resolution records: the "Notification of an Escalation" columns, anonymised, for the
+digest's CSV attachment and the Board's annual export.
+
+Wiltshire's form asks for Date · Escalation stage · Name and agency of professionals
+involved · Issue/concern · Record of discussions · Outcome · Date referred to the Board.
+Business support must receive no personal data, so names become agencies, the issue is
+the category and the record of discussions is a count of entries, never their text.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from tracker.digest.model import ResolutionRow
+from tracker.storage.models import Case, Event
+
+COLUMNS = (
+    "Case reference", "Date raised", "Date resolved", "Escalation stage reached",
+    "Agencies involved (raising; receiving)", "Issue/concern (category)",
+    "Record of discussions (entries; replies)", "Outcome", "Working days taken",
+    "Policy timetable to that stage (working days)", "Date referred to the Board",
+)
+CLOSED = ("resolved", "withdrawn")
+_C = Case.__table__.c
+_E = Event.__table__.c
+
+
+def timetable(policy) -> dict[tuple[str, bool], int]:
+    """(stage key, immediate risk) -> the policy's working days from raising to that stage's end.
+
+    Without immediate risk each stage has used its full time (Policy.cumulative); with it the
+    case starts at the immediate-risk stage and each stage after is one more working day."""
+    out = {(s.key, False): total for s, total in policy.cumulative()}
+    start = policy.stages.index(policy.start_stage(True))
+    out.update({(s.key, True): i - start for i, s in enumerate(policy.stages) if i >= start})
+    return out
+
+
+def closed_between(partnership, lo: datetime | None, hi: datetime | None) -> list:
+    """Conditions for the partnership's closed cases with lo <= closed_at < hi."""
+    conds = [_C.partnership == partnership.id, _C.status.in_(CLOSED)]
+    if lo is not None:
+        conds.append(_C.closed_at >= lo)
+    if hi is not None:
+        conds.append(_C.closed_at < hi)
+    return conds
+
+
+def closed_rows(session: Session, partnership, lo: datetime | None, hi: datetime | None) -> list[ResolutionRow]:
+    """The closed cases in [lo, hi) as resolution rows, by closing time; two queries, no ORM objects."""
+    conds = closed_between(partnership, lo, hi)
+    cols = (_C.id, _C.ref, _C.raised_at, _C.closed_at, _C.stage, _C.raiser_agency, _C.other_agency,
+            _C.category, _C.status, _C.referred_to_board_at, _C.immediate_risk)
+    cases = session.connection().execute(sa.select(*cols).where(*conds).order_by(_C.closed_at, _C.id)).all()
+    counts = _entry_counts(session, conds)
+    cal, policy = partnership.calendar, partnership.policy
+    table, names = timetable(policy), {s.key: s.name for s in policy.stages}
+    local_date = lambda dt: cal.local(dt).date()  # noqa: E731
+    return [ResolutionRow(
+        ref=r.ref, raised=local_date(r.raised_at), closed=local_date(r.closed_at), stage=r.stage,
+        stage_name=names.get(r.stage, r.stage), raiser_agency=r.raiser_agency, other_agency=r.other_agency,
+        category=r.category, entries=counts.get(r.id, (0, 0))[0], replies=counts.get(r.id, (0, 0))[1],
+        outcome=r.status, working_days=cal.working_days_between(r.raised_at, r.closed_at),
+        timetable_days=table.get((r.stage, bool(r.immediate_risk))),
+        referred=local_date(r.referred_to_board_at) if r.referred_to_board_at else None,
+        immediate_risk=bool(r.immediate_risk)) for r in cases]
+
+
+def _entry_counts(session: Session, conds: list) -> dict[int, tuple[int, int]]:
+    """case id -> (record entries, replies): mail in from the parties other than the intake."""
+    reply = sa.and_(_E.inbound_id.is_not(None), _E.kind != "opened")
+    q = (sa.select(_E.case_id, sa.func.count(), sa.func.sum(sa.case((reply, 1), else_=0)))
+         .select_from(Case.__table__.join(Event.__table__, _E.case_id == _C.id))
+         .where(*conds).group_by(_E.case_id))
+    return {case_id: (n, int(r or 0)) for case_id, n, r in session.connection().execute(q)}
+
+
+def export_rows(session: Session, partnership, start: date | None, end: date | None) -> list[ResolutionRow]:
+    """Resolution records of cases closed from `start` to `end` inclusive (local dates; None is
+    open-ended), for the Board's annual report: `escalations export --csv FILE --from --to`."""
+    if start and end and end < start:
+        raise ValueError(f"the range ends ({end}) before it starts ({start})")
+    tz = partnership.calendar.tz
+    lo = datetime(start.year, start.month, start.day, tzinfo=tz) if start else None
+    after = end + timedelta(days=1) if end else None
+    hi = datetime(after.year, after.month, after.day, tzinfo=tz) if after else None
+    return closed_rows(session, partnership, lo, hi)
+
+
+def csv_row(r: ResolutionRow) -> list[str]:
+    agencies = f"{r.raiser_agency or 'not given'}; {r.other_agency or 'not given'}"
+    return [r.ref, r.raised.isoformat(), r.closed.isoformat(), f"{r.stage} ({r.stage_name})", agencies,
+            r.category, _plural(r.entries, "entry", "entries") + "; " + _plural(r.replies, "reply", "replies"), r.outcome, str(r.working_days),
+            "" if r.timetable_days is None else str(r.timetable_days),
+            r.referred.isoformat() if r.referred else ""]
+
+
+def resolution_csv(rows) -> bytes:
+    """UTF-8 with a byte-order mark (so Excel reads it as UTF-8), CRLF lines, header first.
+    Cells that a spreadsheet would run as a formula are prefixed with an apostrophe."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    writer.writerows([_cell(v) for v in csv_row(r)] for r in rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _cell(value: str) -> str:
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
