@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tracker.policy.calendar import WorkingCalendar  # noqa: E402
-from tracker.policy.model import PRESETS  # noqa: E402
+from tracker.policy.build import PRESETS  # noqa: E402
 
 
 def inputs(n: int, seed: int = 20261224) -> list[tuple[datetime, int]]:

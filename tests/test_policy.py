@@ -8,8 +8,9 @@ from hypothesis import given, settings, strategies as st
 
 from tracker.policy.calendar import WorkingCalendar
 from tracker.errors import ConfigError
-from tracker.policy.model import (PRESETS, ROLES, deadlines, deadlines_json, policy_from_config, policy_table,
-                            presets_summary)
+from tracker.policy.build import PRESETS, policy_from_config
+from tracker.policy.model import ROLES, deadlines
+from tracker.policy.render import deadlines_json, policy_table, presets_summary
 
 UTC = timezone.utc
 CAL = WorkingCalendar()

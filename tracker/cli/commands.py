@@ -47,7 +47,8 @@ def cmd_parse(args) -> int:
 
 
 def cmd_policies(args) -> int:
-    from tracker.policy.model import PRESETS, policy_table, presets_summary
+    from tracker.policy.build import PRESETS
+    from tracker.policy.render import policy_table, presets_summary
 
     if args.name is None:
         print(presets_summary())
@@ -70,7 +71,8 @@ def _calendar_for_cli(args):
 
 
 def cmd_deadlines(args) -> int:
-    from tracker.policy.model import PRESETS, deadlines_json
+    from tracker.policy.build import PRESETS
+    from tracker.policy.render import deadlines_json
 
     if args.policy not in PRESETS:
         raise UsageError(f"no policy preset {args.policy!r}; presets are: {', '.join(PRESETS)}")

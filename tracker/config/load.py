@@ -185,7 +185,7 @@ def config_from_dict(data: Mapping[str, Any], base: Path, path: Path | None = No
 def _partnership(data: Mapping[str, Any], base: Path) -> PartnershipConfig:
     from tracker.policy.calendar import calendar_from_config
     from tracker.policy.directory import directory_from_config
-    from tracker.policy.model import policy_from_config
+    from tracker.policy.build import policy_from_config
 
     p = _table(data, "partnership")
     _only_known(p, "partnership.", {"id", "name", "address", "display_name", "business_support",
