@@ -81,7 +81,7 @@ def fill(engine, partnership, n: int, chunk: int = 50_000) -> None:
             _events(db, ids[i:i + chunk // 4])
     with engine.begin() as db:
         db.execute(sa.insert(InboundMessage.__table__), [dict(
-            mailbox="INBOX", source_key=str(i), digest=str(i), received_at=NOW - timedelta(hours=i), kind="intake",
+            mailbox="INBOX", source_key=str(i), sha256=str(i), received_at=NOW - timedelta(hours=i), kind="intake",
             disposition="quarantine", reason="outside_partners: x") for i in range(max(1, n // 20))])
         if db.dialect.name == "postgresql":
             db.exec_driver_sql("ANALYZE")

@@ -66,10 +66,10 @@ def seed_week(s: Session) -> None:
     seed(s, 8, T(2026, 11, 30, 8, 30), due=T(2026, 12, 7, 17), raising=None)  # H: raised after the week
     for reason, at in (("outside_partners: x.test", T(2026, 11, 24)), ("outside_partners: y", T(2026, 11, 29, 23)),
                        ("outside_partners: z", T(2026, 11, 30, 1)), ("auto_reply", T(2026, 11, 25))):
-        s.add(InboundMessage(partnership="test", mailbox="INBOX", source_key=reason, digest=reason, received_at=at,
+        s.add(InboundMessage(partnership="test", mailbox="INBOX", source_key=reason, sha256=reason, received_at=at,
                              kind="intake", disposition="quarantine", reason=reason))
     # another partnership's quarantine in the same database is not ours to count
-    s.add(InboundMessage(partnership="elsewhere", mailbox="OTHER", source_key="o", digest="o",
+    s.add(InboundMessage(partnership="elsewhere", mailbox="OTHER", source_key="o", sha256="o",
                          received_at=T(2026, 11, 24), kind="intake", disposition="quarantine",
                          reason="outside_partners: other"))
     s.flush()

@@ -9,7 +9,8 @@ from sqlmodel import Session, select
 from mailer.transport import PermanentFailure, TemporaryFailure
 from tests.conftest import intake
 from tracker.storage import lease
-from tracker.outgoing import outbox
+from tracker.outgoing import drain, outbox
+from tracker.outgoing.letter import Letter
 from tracker.storage.models import Event, OutboxMail
 
 
@@ -49,8 +50,8 @@ def test_two_senders_never_send_the_same_row(harness):
 
     async def both():
         await asyncio.gather(
-            outbox.drain(harness.app.engine, a, harness.app.composer, "test", "x@p.example.test", harness.clock(), instance="a", limit=3),
-            outbox.drain(harness.app.engine, b, harness.app.composer, "test", "x@p.example.test", harness.clock(), instance="b", limit=3))
+            drain.drain(harness.app.engine, a, harness.app.composer, "test", "x@p.example.test", harness.clock(), instance="a", limit=3),
+            drain.drain(harness.app.engine, b, harness.app.composer, "test", "x@p.example.test", harness.clock(), instance="b", limit=3))
 
     asyncio.run(both())
     assert len(a.sent) + len(b.sent) == 40
@@ -60,12 +61,12 @@ def test_two_senders_never_send_the_same_row(harness):
 def test_a_claim_is_exclusive(harness):
     queued(harness, 2)
     now = harness.clock()
-    first = outbox.claim(harness.app.engine, "test", "a", now, 10)
-    second = outbox.claim(harness.app.engine, "test", "b", now, 10)
+    first = drain.claim(harness.app.engine, "test", "a", now, 10)
+    second = drain.claim(harness.app.engine, "test", "b", now, 10)
     assert len(first) == 4 and second == []
-    assert outbox.claim(harness.app.engine, "other-partnership", "c", now, 10) == []
+    assert drain.claim(harness.app.engine, "other-partnership", "c", now, 10) == []
     assert lease.reclaim_unsent(harness.app.engine, "test") == 4
-    assert len(outbox.claim(harness.app.engine, "test", "b", now, 10)) == 4
+    assert len(drain.claim(harness.app.engine, "test", "b", now, 10)) == 4
 
 
 def test_temporary_failure_retries_after_a_backoff(harness):
@@ -99,7 +100,7 @@ def test_permanent_failure_is_recorded_and_business_support_told(harness):
 def test_each_partnership_sends_only_its_own_mail(harness):
     queued(harness)
     rec = Recording()
-    sent = asyncio.run(outbox.drain(harness.app.engine, rec, harness.app.composer, "someone-else", "x@y.example.test",
+    sent = asyncio.run(drain.drain(harness.app.engine, rec, harness.app.composer, "someone-else", "x@y.example.test",
                                     harness.clock()))
     assert sent == 0 and rec.sent == []
 
@@ -123,7 +124,7 @@ def test_a_letter_kept_as_json_composes_to_the_same_mail_as_its_live_values(harn
     values = case_values(p, case, [], extra={
         "late": None, "when": datetime(2026, 11, 27, 17, tzinfo=timezone.utc), "right": frozenset({2, 1}),
         "table": _plain(Table("T", ("a", "b"), (("1", "2"),), frozenset({1})))})
-    letter = outbox.Letter("reminder", "worker@council.example.test", values, in_reply_to="intake@x",
+    letter = Letter("reminder", "worker@council.example.test", values, in_reply_to="intake@x",
                            attachments=(ics,))
     row = outbox.pending_row(p, letter, "k/1", None, case.ref, ["t@x"], now)
     direct = harness.app.composer.compose("reminder", values, Envelope(
@@ -137,7 +138,7 @@ def test_a_letter_kept_as_json_composes_to_the_same_mail_as_its_live_values(harn
 def test_values_the_outbox_cannot_keep_are_refused_at_enqueue(harness):
     import pytest
 
-    letter = outbox.Letter("reminder", "w@council.example.test", {"thing": object()})
+    letter = Letter("reminder", "w@council.example.test", {"thing": object()})
     with pytest.raises(TypeError, match="cannot be kept in the outbox"):
         outbox.pending_row(harness.app.partnership, letter, "k/2", None, None, [], harness.clock())
 
@@ -181,7 +182,7 @@ def test_a_key_already_queued_or_twice_in_one_batch_is_queued_once(harness):
     from tracker.storage.db import transaction
 
     p, now = harness.app.partnership, harness.clock()
-    letter = outbox.Letter("reminder", "w@council.example.test", {"x": 1})
+    letter = Letter("reminder", "w@council.example.test", {"x": 1})
     with transaction(harness.app.engine) as s:
         first = outbox.enqueue_many(s, p, [(letter, "k/1"), (letter, "k/1"), (letter, "k/2")],
                                     case_id=None, ref=None, thread=[], now=now)

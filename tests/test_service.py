@@ -197,7 +197,7 @@ def test_a_database_outage_leaves_mail_in_the_inbox_rather_than_quarantining_it(
     def unreachable(*_args, **_kwargs):
         raise sa.exc.OperationalError("INSERT", {}, Exception("database is locked"))
 
-    monkeypatch.setattr(service, "_record_in", unreachable)
+    monkeypatch.setattr(service, "handle", unreachable)
     with pytest.raises(sa.exc.OperationalError):
         harness.run()
     assert len(harness.folder("INBOX")) == 1 and harness.folder("Quarantine") == []

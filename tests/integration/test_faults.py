@@ -233,7 +233,7 @@ def test_mail_a_killed_sender_had_claimed_goes_out_at_once(mailstack, service, t
     the daemon puts it back when it starts the next sender, so it does not wait out the
     claim timeout (ten minutes), and arrives once (a kill between a 250 and its mark may
     repeat that one mail)."""
-    from tracker.outgoing.outbox import CLAIM_TIMEOUT
+    from tracker.outgoing.drain import CLAIM_TIMEOUT
 
     config, start = service
     db = tmp_path / "cases.db"

@@ -69,7 +69,8 @@ def append(session: Session, case: Case, *, at: datetime, kind: str, actor: str,
 
 def append_many(session: Session, case: Case, entries: list[dict]) -> list[Entry]:
     """Add entries (at, kind, actor, summary, and optionally statement, inbound_id,
-    outbox_id) to `case`'s log in order (see `append_each`)."""
+    outbox_id, and the stage they belong to if not the case's current one) to `case`'s log
+    in order (see `append_each`)."""
     return append_each(session, [(case, entries)])[0]
 
 
@@ -91,7 +92,8 @@ def append_each(session: Session, logs: list[tuple[Case, list[dict]]]) -> list[l
         for e in entries:
             seq += 1
             statement = e.get("statement")
-            row = dict(case_id=case.id, seq=seq, at=e["at"], kind=e["kind"], actor=e["actor"], stage=case.stage,
+            row = dict(case_id=case.id, seq=seq, at=e["at"], kind=e["kind"], actor=e["actor"],
+                       stage=e.get("stage") or case.stage,
                        summary=e["summary"], statement=statement, statement_hash=statement_hash(statement),
                        inbound_id=e.get("inbound_id"), outbox_id=e.get("outbox_id"), prev_hash=prev)
             row["hash"] = prev = _digest(prev, case.ref, SimpleNamespace(**row))

@@ -159,10 +159,10 @@ def cmd_case(args) -> int:
                   f" ({result.entries} entries)")
             return 0 if result.ok else 1
         if args.export:
-            from tracker.cases.changes import parties
+            from tracker.cases.state import people_of
             from tracker.outgoing.documents import case_record
 
-            Path(args.export).write_bytes(case_record(s, app.partnership, case, parties(s, case)))
+            Path(args.export).write_bytes(case_record(s, app.partnership, case, people_of(s, case)))
             print(f"{case.ref}: record written to {args.export}")
             return 0
         print(timeline(s, app.partnership, case))

@@ -16,12 +16,12 @@ from mailer import oauth
 from mailer.compose import Composer
 from mailer.inbox import ImapInbox, Inbox, MaildirInbox
 from mailer.transport import MaildirTransport, SmtpTransport, Transport
-from tracker.cases import changes as cases
+from tracker.cases import events
 from tracker.storage import lease
-from tracker.outgoing import outbox
+from tracker.outgoing import drain
 from tracker.incoming import ingest as service
 from tracker.cases import deadlines as sweep
-from tracker.cases.changes import Context
+from tracker.cases.context import Context
 from tracker.config.load import Config, OAuth2Config, PartnershipConfig, ServerConfig
 from tracker.storage.db import create_schema, make_engine, transaction, utcnow
 
@@ -162,13 +162,13 @@ class App:
             return sweep.sweep(session, self.context())
 
     async def flush(self, transport: Transport) -> int:
-        return await outbox.drain(self.engine, transport, self.composer, self.partnership.id, self.partnership.address,
+        return await drain.drain(self.engine, transport, self.composer, self.partnership.id, self.partnership.address,
                                   self.clock(), instance=self.instance, on_failure=self.delivery_failed)
 
     def delivery_failed(self, row_id: int, error: str) -> None:
         """A 5xx for one recipient: recorded on the case, and business support is told."""
         with transaction(self.engine) as session:
-            cases.delivery_failed(session, self.context(), row_id, error)
+            events.on_refused_mail(session, self.context(), row_id, error)
 
     def run_once(self) -> tuple[int, int]:
         """Process what is waiting, send what is due. Returns (messages handled, mails sent)."""

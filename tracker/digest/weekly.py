@@ -27,7 +27,8 @@ from tracker.digest.render import render_html, render_text, values
 from tracker.digest.weeks import (digest_trigger, due_week, is_late, iso_week,  # noqa: F401
                                   week_bounds, week_of)
 from tracker.storage.models import DigestRun
-from tracker.outgoing.outbox import Letter, enqueue
+from tracker.outgoing.letter import Letter
+from tracker.outgoing.outbox import enqueue
 
 __all__ = ["iso_week", "week_of", "build_digest", "render_text", "render_html", "resolution_csv",
            "export_rows", "due_week", "queue_digest", "catch_up", "digest_trigger", "Digest", "COLUMNS"]

@@ -1,59 +1,16 @@
-"""Documents that travel with mail: a calendar entry for a deadline, and the case record
-an agency files on the individual's record."""
+"""The case record as a document an agency files on the individual's record."""
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta
-
-import icalendar
 
 from mailer.compose import Attachment
 from tracker.cases import record
 from tracker.outgoing.letters import person, when
-from tracker.storage.models import Case, Party
-from tracker.outgoing.outbox import Later
-
-DEADLINE_KINDS = frozenset({"notice", "escalated"})
+from tracker.policy.state import Person
+from tracker.storage.models import Case
 
 
-def deadline_ics(partnership, case: Case, now: datetime) -> Later:
-    """The stage's deadline as a calendar entry, made when the mail is composed (the values
-    are fixed now, so it is the same entry whenever that is)."""
-    stage = partnership.policy.stage(case.stage)
-    return Later("deadline_ics", {
-        "ref": case.ref, "stage_key": stage.key, "stage_name": stage.name, "policy_title": partnership.policy.title,
-        "uid": f"{case.ref}.{case.stage}.{int(case.stage_started_at.timestamp())}@{partnership.domain}",
-        "stamp": now.isoformat(), "due": case.stage_due_at.isoformat()})
-
-
-def _deadline_ics(args: dict) -> Attachment:
-    """An all-in-one VEVENT ending at the stage's due time, so it sits in Outlook's calendar."""
-    ref, key, due = args["ref"], args["stage_key"], datetime.fromisoformat(args["due"])
-    cal = icalendar.Calendar()
-    cal.add("prodid", "-//escalations//deadline//EN")
-    cal.add("version", "2.0")
-    cal.add("method", "PUBLISH")
-    event = icalendar.Event()
-    event.add("uid", args["uid"])
-    event.add("dtstamp", datetime.fromisoformat(args["stamp"]))
-    event.add("dtstart", due - timedelta(minutes=30))
-    event.add("dtend", due)
-    event.add("summary", f"[{ref}] Response due: stage {key} ({args['stage_name']})")
-    event.add("description", f"Escalation {ref} under the {args['policy_title']}. "
-                             f"Reply to the notice with a keyword before this time.")
-    alarm = icalendar.Alarm()
-    alarm.add("action", "DISPLAY")
-    alarm.add("description", f"{ref} response due")
-    alarm.add("trigger", timedelta(hours=-4))
-    event.add_component(alarm)
-    cal.add_component(event)
-    return Attachment(f"{ref}-stage-{key}-due.ics", "text/calendar", cal.to_ical())
-
-
-MAKERS = {"deadline_ics": _deadline_ics}  # what outbox.compose can make from a Later
-
-
-def case_record(session, partnership, case: Case, parties: list[Party]) -> bytes:
+def case_record(session, partnership, case: Case, parties: tuple[Person, ...]) -> bytes:
     """The whole case as one HTML document, with the record's integrity check."""
     e = html.escape
     check = record.verify(session, case)
@@ -84,5 +41,5 @@ def case_record(session, partnership, case: Case, parties: list[Party]) -> bytes
     return doc.encode("utf-8")
 
 
-def case_record_attachment(session, partnership, case: Case, parties: list[Party]) -> Attachment:
+def case_record_attachment(session, partnership, case: Case, parties: tuple[Person, ...]) -> Attachment:
     return Attachment(f"{case.ref}-record.html", "text/html", case_record(session, partnership, case, parties))

@@ -1,11 +1,13 @@
-"""Who is told what: the values every template sees, and each letter kind's audience."""
+"""What letters say: the values every template sees."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Iterable
+from datetime import datetime, timedelta
 
+from tracker.policy.calendar import spoken
+from tracker.policy.model import deadlines
 from tracker.storage.models import Case, Party
-from tracker.outgoing.outbox import Letter
+
+LATE_AFTER = timedelta(minutes=15)  # a notice sent later than this after its time says so
 
 KEYWORDS = (
     ("ACKNOWLEDGED", "you have seen this and are looking into it"),
@@ -19,10 +21,14 @@ KEYWORDS = (
 
 def when(partnership, dt: datetime | None) -> str:
     """A due time as a busy reader wants it: 'Friday 27 November 2026, 17:00'."""
-    if dt is None:
-        return "not set"
-    local = partnership.calendar.local(dt)
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M}"
+    return spoken(partnership.calendar, dt)
+
+
+def late_note(partnership, due: datetime | None, now: datetime) -> str | None:
+    """What a notice sent well after its time says first."""
+    if due is None or now - due <= LATE_AFTER:
+        return None
+    return f"This notice is late: the time ran out on {when(partnership, due)}."
 
 
 def person(p: Party) -> str:
@@ -63,8 +69,6 @@ def case_values(partnership, case: Case, parties: list[Party], *, statement: str
 
 
 def deadline_rows(partnership, case: Case) -> list[dict]:
-    from tracker.policy.model import deadlines
-
     rows = deadlines(partnership.policy, partnership.calendar, case.raised_at, immediate_risk=case.immediate_risk)
     return [{"key": s.key, "name": s.name, "due": when(partnership, due)} for s, due in rows]
 
@@ -72,8 +76,6 @@ def deadline_rows(partnership, case: Case) -> list[dict]:
 def stage_steps(partnership, case: Case) -> list[dict]:
     """The current stage's own steps (Wolverhampton's 'referred in writing within 24 hours'),
     each with its limit and, where it runs from the stage's start, the time it falls due."""
-    from datetime import timedelta
-
     cal, start = partnership.calendar, case.stage_started_at
     rows, previous = [], start
     for step in partnership.policy.stage(case.stage).steps:
@@ -86,40 +88,3 @@ def stage_steps(partnership, case: Case) -> list[dict]:
         previous = due or previous
         rows.append({"name": step.name, "what": step.description, "due": when(partnership, due) if due else None})
     return rows
-
-
-def audience(kind: str, parties: list[Party], case: Case, partnership, sender: str | None) -> list[str]:
-    """The addresses a letter of `kind` goes to, each once."""
-    by_role = {}
-    for p in parties:
-        by_role.setdefault(p.role, []).append(p.email)
-    everyone = [p.email for p in parties]
-    pick = {
-        "confirmation": by_role.get("raiser", []),
-        "notice": by_role.get("other_party", []),
-        "acknowledged": by_role.get("raiser", []),
-        "escalation_feedback": by_role.get("raiser", []),
-        "may_escalate": by_role.get("raiser", []),
-        "final_route_feedback": by_role.get("raiser", []),
-        "final_route": [x.email for x in parties if x.side == "board"] or list(partnership.business_support),
-        "resolved": everyone,
-        "withdrawn": everyone,
-        "update": [e for e in everyone if e != sender],
-        "escalated": [p.email for p in parties if p.stage == case.stage],
-        "resolution_record": list(partnership.business_support),
-        "route_request": list(partnership.business_support),
-        "conference_requested": [partnership.safeguarding_lead] if partnership.safeguarding_lead
-        else list(partnership.business_support),
-        "immediate_risk_alert": [partnership.safeguarding_lead] if partnership.safeguarding_lead else [],
-    }.get(kind)
-    if pick is None:  # answers to the sender: refused, closed_case, no_keyword, final_stage
-        pick = [sender] if sender else []
-    return list(dict.fromkeys(pick))
-
-
-def letters(kinds: Iterable[str], recipients_of, values: dict, in_reply_to: str | None = None) -> list[Letter]:
-    out = []
-    for kind in kinds:
-        for to in recipients_of(kind):
-            out.append(Letter(kind=kind, to=to, values=values, in_reply_to=in_reply_to))
-    return out

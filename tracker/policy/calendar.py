@@ -249,3 +249,11 @@ def calendar_from_config(section: Mapping) -> WorkingCalendar:
         if isinstance(e, ConfigError):
             raise
         raise ConfigError("calendar.time_zone", str(e)) from None
+
+
+def spoken(calendar: WorkingCalendar, dt: datetime | None) -> str:
+    """A time as a busy reader wants it, in the partnership's zone: 'Friday 27 November 2026, 17:00'."""
+    if dt is None:
+        return "not set"
+    local = calendar.local(dt)
+    return f"{local:%A} {local.day} {local:%B %Y, %H:%M}"

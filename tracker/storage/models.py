@@ -92,14 +92,14 @@ class InboundMessage(SQLModel, table=True):
 
     __table_args__ = (
         sa.UniqueConstraint("mailbox", "source_key"),
-        sa.UniqueConstraint("mailbox", "digest"),
+        sa.UniqueConstraint("mailbox", "sha256"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     partnership: Optional[str] = Field(default=None, index=True)
     mailbox: str
     source_key: str  # "<uidvalidity>:<uid>" for IMAP, the file key for a Maildir
     message_id: Optional[str] = Field(default=None, index=True)
-    digest: str  # sha256 of the raw bytes: catches clients that reuse or omit Message-IDs
+    sha256: str  # of the raw bytes: catches clients that reuse or omit Message-IDs
     received_at: datetime = Field(sa_column=utc_column())
     kind: str
     disposition: str  # processed | quarantine

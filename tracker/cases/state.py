@@ -1,0 +1,23 @@
+"""A case as the stage machine sees it, read from its rows; its people as rows again."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from sqlmodel import Session, select
+
+from tracker.policy.state import DECIDED, CaseState, Person
+from tracker.storage.models import Case, Party
+
+
+def people_of(session: Session, case: Case) -> tuple[Person, ...]:
+    rows = session.exec(select(Party).where(Party.case_id == case.id).order_by(Party.id))
+    return tuple(Person(p.role, p.side, p.email, p.stage, p.name, p.title, p.agency) for p in rows)
+
+
+def state_of(case: Case | SimpleNamespace, people: tuple[Person, ...]) -> CaseState:
+    return CaseState(**{name: getattr(case, name) for name in DECIDED}, people=people)
+
+
+def party_rows(case_id: int, people: tuple[Person, ...]) -> list[dict]:
+    return [dict(case_id=case_id, role=p.role, side=p.side, email=p.email, name=p.name, title=p.title,
+                 agency=p.agency, stage=p.stage) for p in people]

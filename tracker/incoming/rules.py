@@ -1,0 +1,98 @@
+"""Which way a message goes: small rules in one ordered tuple, read top to bottom like the
+policy (STYLE.md §1). Each answers "does this apply?"; the first that does decides."""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from parser import ParsedMessage
+from tracker.cases.context import Context
+from tracker.incoming import authres
+
+def _outside_partners(ctx: Context, msg: ParsedMessage) -> bool:
+    domains = ctx.partnership.partner_domains
+    if not domains:
+        return False
+    domain = (msg.sender or "").rpartition("@")[2]
+    return not domain or not any(domain == d or domain.endswith("." + d) for d in domains)
+
+
+def _not_authenticated(ctx: Context, msg: ParsedMessage) -> str | None:
+    sec = ctx.partnership.security
+    if not sec.trusted_authserv_ids:
+        return None
+    verdict = authres.judge(msg.auth_results, sec.trusted_authserv_ids)
+    if verdict.trusted and not verdict.passed:
+        return verdict.reason
+    if not verdict.trusted and sec.require_authentication:
+        return verdict.reason
+    return None
+
+
+def _bad_attachment(ctx: Context, msg: ParsedMessage) -> str | None:
+    sec = ctx.partnership.security
+    for name, _ctype, size in msg.attachments:
+        lowered = (name or "").lower()
+        if size > sec.max_attachment_bytes or lowered.endswith(sec.refused_attachment_types):
+            return name or "(unnamed)"
+    return None
+
+
+RULES: tuple[tuple[str, Callable[[Context, ParsedMessage], bool], str], ...] = (
+    ("own_mail", lambda c, m: m.own, "our own mail came back: never answered, to avoid loops"),
+    ("bounce", lambda c, m: m.kind == "bounce", "a delivery failure report: never changes a case"),
+    ("auto_reply", lambda c, m: m.kind == "auto_reply", "an automatic reply: never changes a case"),
+    ("no_sender", lambda c, m: not m.sender, "no readable sender address"),
+    ("unauthenticated", lambda c, m: _not_authenticated(c, m) is not None,
+     "the receiving server could not confirm the sender (DMARC, or DKIM and SPF, did not pass)"),
+    ("attachment", lambda c, m: _bad_attachment(c, m) is not None,
+     "an attachment is too large or of a refused type; it was not opened"),
+    ("outside_partners", _outside_partners,
+     "sender is outside the partner agencies' domains: not opened, not answered"),
+    ("invalid", lambda c, m: m.kind == "invalid", "neither an escalation nor a reply naming a case"),
+)
+
+
+_WHO = r"(?:professional|worker|practitioner|visitor|officer|teacher|nurse|doctor|manager|staff|colleague|his|her|their)"
+CONDUCT = re.compile(
+    rf"\b{_WHO}(?:'s|s'|s)? (?:conduct|behaviou?r|attitude)\b|\bconduct of (?:a|the|my|our|their)\b"
+    r"|\ballegations? (?:against|about)\b|\bwhistle-?blow|\bLADO\b",
+    re.IGNORECASE)
+
+
+def about_conduct(msg: ParsedMessage) -> bool:
+    """An intake about a professional's conduct belongs to whistleblowing, not this policy."""
+    f = msg.fields
+    text = " ".join(x for x in (msg.subject, f and f.decision_disputed, f and f.reasons) if x)
+    return bool(CONDUCT.search(text[:5000]))
+
+
+# Decided from the raw bytes, before the message is read at all.
+UNREAD: dict[str, str] = {
+    "too_large": "the message is larger than the attachment limit allows; it was not read",
+}
+REASONS = {**UNREAD, **{name: reason for name, _, reason in RULES}}
+INTAKE = "intake"
+
+
+def before_reading(ctx: Context, raw: bytes) -> str | None:
+    """The name of the rule that keeps `raw` unread, or None."""
+    return "too_large" if too_large(ctx, raw) else None
+
+
+def too_large(ctx: Context, raw: bytes) -> bool:
+    """Bigger than any honest escalation with its largest allowed attachment (base64 grows 4/3)."""
+    return len(raw) > ctx.partnership.security.max_attachment_bytes * 4 // 3 + 2_000_000
+
+
+def triage(ctx: Context, msg: ParsedMessage) -> str:
+    """Which way a message goes, decided in this order: the name of the first rule that
+    applies (it is quarantined), else "reply", "conduct", "errors", or INTAKE (it opens a case)."""
+    for name, applies, _ in RULES:
+        if applies(ctx, msg):
+            return name
+    if msg.kind == "reply":
+        return "reply"
+    if about_conduct(msg):
+        return "conduct"
+    return "errors" if msg.errors else INTAKE

@@ -1,0 +1,91 @@
+"""The values the stage machine reads and returns (tracker/policy/machine.py): a case's
+state with its people, and the effects of an event on it. Plain frozen data, no I/O."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone on a case. `stage` is None for the people the intake names (parties
+    throughout); people brought in at a stage carry its key."""
+
+    role: str  # raiser | raiser_manager | other_party | other_manager | a policy role
+    side: str  # raiser | other | board
+    email: str
+    stage: str | None = None
+    name: str | None = None
+    title: str | None = None
+    agency: str | None = None
+
+
+@dataclass(frozen=True)
+class CaseState:
+    status: str  # open | resolved | withdrawn
+    stage: str
+    immediate_risk: bool
+    stage_started_at: datetime
+    stage_due_at: datetime
+    remind_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    expiry_handled_at: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = None
+    policy_gap_flagged: bool = False
+    debrief_requested: bool = False
+    people: tuple[Person, ...] = ()
+
+
+# The columns of a case that the machine decides (CaseState's fields but its people).
+DECIDED = ("status", "stage", "immediate_risk", "stage_started_at", "stage_due_at", "remind_at", "acknowledged_at",
+           "expiry_handled_at", "closed_at", "outcome", "policy_gap_flagged", "debrief_requested")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One entry for the case's record, at the stage it belongs to."""
+
+    kind: str
+    actor: str
+    summary: str
+    statement: str | None = None
+    stage: str | None = None
+
+
+@dataclass(frozen=True)
+class Tell:
+    """A letter of `kind` to each address in `to`. `answer`: threaded to the message that
+    caused it. `about_case`: False for an answer that must reveal nothing of the case."""
+
+    kind: str
+    to: tuple[str, ...]
+    answer: bool = False
+    about_case: bool = True
+
+
+@dataclass(frozen=True)
+class Words:
+    """What the letters of one transition say beyond the case itself."""
+
+    statement: str | None = None
+    actor: str | None = None
+    command: str | None = None
+    refusal: str | None = None
+    reason: str | None = None  # why a stage moved: "reply" | "deadline"
+    late_since: datetime | None = None  # the time a late notice should have gone
+    next_stage_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What an event did: `outcome` names it (or why it was refused, `allowed` False)."""
+
+    outcome: str
+    allowed: bool
+    state: CaseState | None
+    entries: tuple[Entry, ...] = ()
+    tell: tuple[Tell, ...] = ()
+    words: Words = Words()
+    added: tuple[Person, ...] = ()  # people who came onto the case
+    history: bool = False  # the letters carry the case so far (a new stage's people)
