@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from tracker.cli.main import UsageError
+from tracker.errors import UsageError
 
 
 def _configs(args):

@@ -7,11 +7,7 @@ import logging
 import os
 import sys
 
-from tracker.errors import ConfigError
-
-
-class UsageError(Exception):
-    """Bad input from the command line: printed as one line, exit 2."""
+from tracker.errors import ConfigError, UsageError
 
 
 def default_config() -> str:
