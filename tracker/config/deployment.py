@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tracker.config.load import Config, load_config, read_toml
+from tracker.config.load import load_config, read_toml
+from tracker.config.values import Config
 from tracker.errors import ConfigError
 
 

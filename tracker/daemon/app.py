@@ -22,7 +22,7 @@ from tracker.outgoing import drain
 from tracker.incoming import ingest as service
 from tracker.cases import deadlines as sweep
 from tracker.cases.context import Context
-from tracker.config.load import Config, OAuth2Config, PartnershipConfig, ServerConfig
+from tracker.config.values import Config, OAuth2Config, PartnershipConfig, ServerConfig
 from tracker.storage.db import create_schema, make_engine, transaction, utcnow
 
 log = logging.getLogger(__name__)
