@@ -1,19 +1,19 @@
 """Where incoming mail waits: an IMAP mailbox (over TLS) or a local Maildir.
 
-Both answer the same three calls, so the service never knows which it has:
-`pending()` yields what is waiting, `move(key, folder)` files one away (never deletes),
-`close()`. A message's `key` is stable for the mailbox's lifetime: "<uidvalidity>:<uid>"
-for IMAP, the file name for a Maildir.
+Both answer the same calls, so the service never knows which it has: `pending()` yields
+what is waiting, `move(key, folder)` files one away (never deletes), `wait_for_mail()`
+returns when new mail may be there, `close()`. A message's `key` is stable for the
+mailbox's lifetime: "<uidvalidity>:<uid>" for IMAP, the file name for a Maildir.
 """
 from __future__ import annotations
 
+import math
 import os
 import select
 import ssl
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
@@ -21,6 +21,8 @@ from imapclient.exceptions import LoginError
 from mailer.oauth import TokenProvider, sign_in
 
 FETCH_BATCH = 200
+IDLE_RENEW_SECONDS = 5 * 60  # re-issued well before servers drop IDLE (29 min, RFC 2177), and a
+# fresh look at the folder each time bounds how long a missed announcement can leave mail waiting
 _RDHUP = getattr(select, "POLLRDHUP", 0)  # Linux: the peer closed its side
 
 
@@ -36,7 +38,23 @@ class Inbox(Protocol):
     def pending(self) -> Iterator[Incoming]: ...
     def move(self, key: str, folder: str) -> None: ...
     def move_many(self, keys: list[str], folder: str) -> None: ...
+
+    def wait_for_mail(self, poll_seconds: float, stop: Callable[[], bool], sleep: Callable[[float], object]) -> None:
+        """Return when new mail may have arrived: at once if the server announces it (IMAP
+        IDLE), else after `poll_seconds`; or as soon as `stop()` is true, which is asked at
+        least once a second. `sleep(seconds)` is how the caller lets time pass while polling
+        (a threading.Event's `wait` returns early when the event is set)."""
+
     def close(self) -> None: ...
+
+
+def poll_wait(seconds: float, stop: Callable[[], bool], sleep: Callable[[float], object]) -> None:
+    """`seconds` in slices of at most one second, asking `stop()` before each."""
+    slices = max(1, math.ceil(seconds))
+    for _ in range(slices):
+        if stop():
+            return
+        sleep(seconds / slices)
 
 
 class MaildirInbox:
@@ -66,6 +84,9 @@ class MaildirInbox:
         for key in keys:
             self.move(key, folder)
 
+    def wait_for_mail(self, poll_seconds: float, stop: Callable[[], bool], sleep: Callable[[float], object]) -> None:
+        poll_wait(poll_seconds, stop, sleep)
+
     def close(self) -> None:
         pass
 
@@ -78,12 +99,13 @@ def make_maildir(path: Path) -> None:
 
 
 class ImapInbox:
-    """One IMAP folder over TLS (IMAPS or STARTTLS), certificate checked."""
+    """One IMAP folder over TLS (IMAPS or STARTTLS), certificate checked. `monotonic` is the
+    caller's clock (seconds), for how long IDLE is held."""
 
     def __init__(self, host: str, port: int, username: str, password: str | None = None, *,
-                 tokens: TokenProvider | None = None, security: str = "tls",
+                 monotonic: Callable[[], float], tokens: TokenProvider | None = None, security: str = "tls",
                  ssl_context: ssl.SSLContext | None = None, folder: str = "INBOX", timeout: float = 30):
-        self.folder = folder
+        self.folder, self.monotonic = folder, monotonic
         self.name = f"imap:{username}@{host}:{port}/{folder}"
         context = ssl_context or ssl.create_default_context()
         if security == "tls":
@@ -150,6 +172,13 @@ class ImapInbox:
     def has_idle(self) -> bool:
         return self.client.has_capability("IDLE")
 
+    def wait_for_mail(self, poll_seconds: float, stop: Callable[[], bool], sleep: Callable[[float], object]) -> None:
+        """IDLE where the server has it (renewed every IDLE_RENEW_SECONDS), else a poll."""
+        if not self.has_idle():
+            poll_wait(poll_seconds, stop, sleep)
+        elif not self.waiting():
+            self.idle_wait(IDLE_RENEW_SECONDS, stop=stop)
+
     def waiting(self) -> bool:
         """Is anything in the folder now? Asked just before IDLE: a new message announced in
         the reply to an earlier command (a MOVE, say) is not announced again during IDLE, so
@@ -161,15 +190,13 @@ class ImapInbox:
 
         IDLE is entered once and checked in short slices, so a stop request is seen within
         `slice_seconds` without re-issuing the command."""
-        self.last_reached = time.monotonic()
         self.client.idle()
         try:
-            end = time.monotonic() + seconds
-            while not stop() and time.monotonic() < end:
+            end = self.monotonic() + seconds
+            while not stop() and self.monotonic() < end:
                 responses = self.client.idle_check(timeout=slice_seconds)
                 if not responses and self._hung_up():
                     raise ConnectionError("the server closed the connection during IDLE")
-                self.last_reached = time.monotonic()
                 if any(len(r) > 1 and r[1] in (b"EXISTS", b"RECENT") for r in responses):
                     return True
                 if any(r and r[0] == b"BYE" for r in responses):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Awaitable, Callable, Protocol, TypeVar
@@ -59,9 +58,10 @@ def xoauth2_string(user: str, token: str) -> str:
 
 class TokenProvider:
     """One grant's token, cached in memory and replaced `margin` seconds before it expires
-    (at most half its lifetime, for short-lived tokens). Safe to share between threads."""
+    (at most half its lifetime, for short-lived tokens). Safe to share between threads.
+    `clock` is the caller's monotonic clock, in seconds."""
 
-    def __init__(self, grant: Grant, clock: Callable[[], float] = time.monotonic, margin: float = REFRESH_MARGIN):
+    def __init__(self, grant: Grant, clock: Callable[[], float], margin: float = REFRESH_MARGIN):
         self.grant, self.clock, self.margin = grant, clock, margin
         self._token: str | None = None
         self._refresh_at = 0.0
@@ -199,12 +199,13 @@ def certificate_credential(pem: str) -> dict:
 
 class GoogleRefreshToken:
     """Refresh-token flow for a Google OAuth client (Workspace user or delegated account),
-    through google-auth. `session` is a requests.Session (`verify=CA_FILE` for a private CA)."""
+    through google-auth. `session` is a requests.Session (`verify=CA_FILE` for a private CA);
+    `now` the caller's clock (aware UTC), to turn the token's expiry into a lifetime."""
 
-    def __init__(self, client_id: str, client_secret: str, refresh_token: str, *,
+    def __init__(self, client_id: str, client_secret: str, refresh_token: str, *, now: Callable[[], datetime],
                  token_url: str = GOOGLE_TOKEN_URL, scopes: tuple[str, ...] = (GOOGLE_SCOPE,), session=None):
         self.client_id, self.client_secret, self.refresh_token = client_id, client_secret, refresh_token
-        self.token_url, self.scopes, self.session = token_url, list(scopes), session
+        self.token_url, self.scopes, self.session, self.now = token_url, list(scopes), session, now
         self.describe = f"google client {client_id}"
 
     def fetch(self) -> Token:
@@ -221,9 +222,6 @@ class GoogleRefreshToken:
             raise TokenError(data.get("error", "refused"), data.get("error_description") or str(exc.args[0])) from exc
         except exceptions.TransportError as exc:
             raise TokenError("unreachable", f"cannot reach {self.token_url}: {exc}") from exc
-        left = (creds.expiry - _utcnow_naive()).total_seconds() if creds.expiry else 3600.0
+        now = self.now().astimezone(timezone.utc).replace(tzinfo=None)  # google-auth's expiry is naive UTC
+        left = (creds.expiry - now).total_seconds() if creds.expiry else 3600.0
         return Token(creds.token, max(left, 0.0))
-
-
-def _utcnow_naive() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)  # google-auth's expiry is naive UTC

@@ -2,14 +2,16 @@
 
 `send()` either returns (the mail is accepted), or raises `TemporaryFailure` (try again
 later: 4xx, connection trouble) or `PermanentFailure` (5xx: the recipient is refused).
+`connect()` reaches the server and signs in without sending anything (`escalations check`).
 """
 from __future__ import annotations
 
+import itertools
 import os
 import ssl
-import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import aiosmtplib
 
@@ -26,21 +28,31 @@ class PermanentFailure(Exception):
 
 
 class Transport(Protocol):
+    async def connect(self) -> None: ...
     async def send(self, raw: bytes, sender: str, recipients: list[str], name: str = "") -> None: ...
     async def close(self) -> None: ...
 
 
-class MaildirTransport:
-    """Writes each mail as an .eml file into a Maildir's new/ folder (the embedded default)."""
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+_written = itertools.count(1)  # of this process: names stay unique whatever the clock says
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
+
+class MaildirTransport:
+    """Writes each mail as an .eml file into a Maildir's new/ folder (the embedded default).
+    File names begin with the time of writing (`now`: the caller's clock, aware), so a
+    listing sorted by name is in the order the mail was sent."""
+
+    def __init__(self, path: Path, now: Callable[[], datetime]):
+        self.path, self.now = Path(path), now
         make_maildir(self.path)
-        self._n = 0
+
+    async def connect(self) -> None:
+        pass  # a folder: nothing to reach
 
     async def send(self, raw: bytes, sender: str, recipients: list[str], name: str = "") -> None:
-        self._n += 1
-        stem = f"{time.time_ns()}.{os.getpid()}.{self._n}" + (f"-{name}" if name else "")
+        micros = (self.now() - _EPOCH) // _MICROSECOND
+        stem = f"{micros}.{os.getpid()}.{next(_written)}" + (f"-{name}" if name else "")
         tmp = self.path / "tmp" / f"{stem}.eml"
         tmp.write_bytes(raw)
         os.chmod(tmp, 0o600)
@@ -63,6 +75,9 @@ class SmtpTransport:
         self.context = ssl_context or ssl.create_default_context()
         self.timeout = timeout
         self._smtp: aiosmtplib.SMTP | None = None
+
+    async def connect(self) -> None:
+        await self._connection()
 
     async def _connection(self) -> aiosmtplib.SMTP:
         if self._smtp is not None and self._smtp.is_connected:

@@ -12,6 +12,7 @@ import pytest
 
 from tests.harness.fixtures import mailstack, postgres  # noqa: F401  (session fixtures for every test)
 from tracker.daemon.app import App
+from tracker.daemon.clock import SystemClock
 from tracker.config.load import config_from_dict
 
 LONDON = ZoneInfo("Europe/London")
@@ -82,7 +83,7 @@ class Harness:
             "inbox": {"kind": "maildir", "path": str(base / "inbox")},
             "outgoing": {"kind": "maildir", "path": str(base / "sent")},
         }, base=base)
-        self.app = App.from_config(cfg, clock=clock)
+        self.app = App.from_config(cfg, SystemClock(), now=clock)
         self._n = 0
 
     def deliver(self, raw: bytes) -> None:

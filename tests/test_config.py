@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from tracker.config.load import config_from_dict, load_config
+from tracker.daemon.clock import SystemClock
 from tracker.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,9 +105,9 @@ path = "{tmp_path / 'sent'}"
 [templates]
 dir = "{tmp_path / 'mine'}"
 """)
-    assert check(str(config)) == 0
+    assert check(str(config), SystemClock()) == 0
     assert "template ok    " in capsys.readouterr().out
     (tmp_path / "mine" / "notice.html").write_text("<p>{{ ref }</p>\n")
-    assert check(str(config)) == 1
+    assert check(str(config), SystemClock()) == 1
     [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("template")]
     assert line.startswith("template FAIL") and "notice.html, line 1:" in line

@@ -236,13 +236,12 @@ def test_sending_waits_while_a_backlog_is_recorded_then_goes_at_once(tmp_path, c
     assert flushes and not any(flushes)
 
 
-def test_a_long_backlog_holds_sending_back_for_a_bounded_time(monkeypatch):
+def test_a_long_backlog_holds_sending_back_for_a_bounded_time():
     from tracker.daemon import sender
 
     now = [1000.0]
-    monkeypatch.setattr(sender.time, "monotonic", lambda: now[0])
     recording = threading.Event()
-    backlog = sender.Backlog(recording)
+    backlog = sender.Backlog(recording, monotonic=lambda: now[0])
     assert not backlog.holds_back()
     recording.set()
     assert backlog.holds_back()

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 
 from tests.conftest import OTHER, intake, mail
 from tracker.daemon.app import App
+from tracker.daemon.clock import SystemClock
 from tracker.cli.main import main
 from tracker.config.deployment import choose, load_deployment
 from tracker.errors import ConfigError
@@ -58,7 +59,7 @@ def test_each_partnership_keeps_its_own_cases_mail_and_policy(deployment):
     deliver(base / "north" / "inbox", intake(), 1)
     deliver(base / "south" / "inbox", intake().replace(b"CH-1001-TEST", b"CH-2002-TEST"), 1)
     assert main(["--config", str(deployment), "run", "--once"]) == 0
-    north, south = (App.from_config(c) for c in load_deployment(deployment))
+    north, south = (App.from_config(c, SystemClock()) for c in load_deployment(deployment))
     with Session(north.engine) as s:
         cases = {c.partnership: c for c in s.exec(select(Case))}
         mails = s.exec(select(OutboxMail)).all()

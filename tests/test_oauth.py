@@ -222,10 +222,11 @@ def test_config_toml_documents_every_sign_in_key():
 
 def test_a_missing_secret_is_a_token_error_at_sign_in_not_at_start(tmp_path, monkeypatch):
     from tracker.daemon.app import token_provider
+    from tracker.daemon.clock import SystemClock
 
     monkeypatch.delenv("ESCALATIONS_OAUTH2_SECRET", raising=False)
     inbox = _config(tmp_path, _with(MICROSOFT, o_client_id="app-without-a-secret")).partnership.inbox
-    tokens = token_provider(inbox.oauth2)  # wiring succeeds: the daemon starts, the outbox keeps mail
+    tokens = token_provider(inbox.oauth2, SystemClock())  # wiring succeeds: the daemon starts, the outbox keeps mail
     with pytest.raises(TokenError, match="no OAuth2 client secret: set the environment variable "
                                          "ESCALATIONS_OAUTH2_SECRET"):
         tokens.token()

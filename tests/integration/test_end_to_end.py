@@ -16,6 +16,7 @@ import pytest
 from sqlmodel import Session, select
 
 from tracker.daemon.app import App
+from tracker.daemon.clock import SystemClock
 from tracker.config.load import config_from_dict
 from tracker.storage.models import Case, InboundMessage, OutboxMail
 
@@ -78,7 +79,7 @@ def stack(mailstack):
 def test_one_escalation_end_to_end(stack, tmp_path, monkeypatch):
     stack.send(intake_mail(), WORKER, [INTAKE])
     stack.wait_for(INTAKE, 1)
-    app = App.from_config(service_config(stack, tmp_path, monkeypatch))
+    app = App.from_config(service_config(stack, tmp_path, monkeypatch), SystemClock())
 
     handled, sent = app.run_once()
     assert (handled, sent) == (1, 2)
@@ -110,7 +111,7 @@ def test_one_escalation_end_to_end(stack, tmp_path, monkeypatch):
 def test_reply_from_the_other_party_moves_the_case(stack, tmp_path, monkeypatch):
     stack.send(intake_mail(), WORKER, [INTAKE])
     stack.wait_for(INTAKE, 1)
-    app = App.from_config(service_config(stack, tmp_path, monkeypatch))
+    app = App.from_config(service_config(stack, tmp_path, monkeypatch), SystemClock())
     app.run_once()
     notice = email.message_from_bytes(stack.wait_for(OTHER, 1)[0], policy=email.policy.default)
 
@@ -138,7 +139,7 @@ def test_mail_from_a_stranger_is_quarantined_and_not_answered(stack, tmp_path, m
     msg = intake_mail().replace(WORKER.encode(), stranger.encode())
     stack.send(msg, stranger, [INTAKE])
     stack.wait_for(INTAKE, 1)
-    app = App.from_config(service_config(stack, tmp_path, monkeypatch))
+    app = App.from_config(service_config(stack, tmp_path, monkeypatch), SystemClock())
 
     assert app.run_once() == (1, 0)
     assert len(stack.messages(INTAKE, "Quarantine")) == 1
@@ -153,7 +154,7 @@ def test_the_mailbox_over_imap_starttls(stack, tmp_path, monkeypatch):
     inbox = cfg.partnership.inbox
     starttls = type(inbox)(**{**inbox.__dict__, "security": "starttls", "port": stack.imap_port})
     partnership = type(cfg.partnership)(**{**cfg.partnership.__dict__, "inbox": starttls})
-    app = App.from_config(type(cfg)(**{**cfg.__dict__, "partnership": partnership}))
+    app = App.from_config(type(cfg)(**{**cfg.__dict__, "partnership": partnership}), SystemClock())
     stack.send(intake_mail(), WORKER, [INTAKE])
     stack.wait_for(INTAKE, 1)
     assert app.run_once() == (1, 2)
@@ -169,6 +170,6 @@ def test_a_server_certificate_from_an_unknown_ca_is_refused(stack, tmp_path, mon
     inbox = cfg.partnership.inbox
     system_store = type(inbox)(**{**inbox.__dict__, "ca_file": None})
     partnership = type(cfg.partnership)(**{**cfg.partnership.__dict__, "inbox": system_store})
-    app = App.from_config(type(cfg)(**{**cfg.__dict__, "partnership": partnership}))
+    app = App.from_config(type(cfg)(**{**cfg.__dict__, "partnership": partnership}), SystemClock())
     with pytest.raises(ssl.SSLCertVerificationError):
         app.run_once()

@@ -35,6 +35,7 @@ from tests.harness.mailstack import DovecotOAuth2, MailStack
 from tests.harness.oauth_server import OAuthServer
 from tests.integration.test_end_to_end import intake_mail
 from tracker.daemon.app import App, open_inbox, open_transport
+from tracker.daemon.clock import SystemClock
 from tracker.cli.check import check
 from tracker.config.load import config_from_dict
 
@@ -102,10 +103,10 @@ def service_config(stack, tmp_path, monkeypatch, oauth2: dict, username: str = I
 
 def reach_both(config) -> None:
     """Sign in to the inbox and to SMTP once each, as `escalations check` does."""
-    open_inbox(config.partnership.inbox).close()
+    open_inbox(config.partnership.inbox, SystemClock()).close()
 
     async def smtp():
-        transport = open_transport(config.partnership.outgoing)
+        transport = open_transport(config.partnership.outgoing, SystemClock())
         try:
             await transport._connection()
         finally:
@@ -120,7 +121,7 @@ def test_an_escalation_end_to_end_with_no_password_anywhere(idp, stack, app_id, 
     config = service_config(stack, tmp_path, monkeypatch, microsoft(idp, app_id))
     assert config.partnership.inbox.password() is None and config.partnership.outgoing.password() is None
 
-    assert App.from_config(config).run_once() == (1, 2)
+    assert App.from_config(config, SystemClock()).run_once() == (1, 2)
 
     confirmation = email.message_from_bytes(stack.wait_for(WORKER, 1)[0], policy=email.policy.default)
     assert confirmation["From"].addresses[0].addr_spec == SENDING_ADDRESS
@@ -135,7 +136,7 @@ def test_a_token_the_server_refuses_is_refreshed_once_and_retried(idp, stack, ap
     assert idp.issued(app_id) == 1
 
     idp.expire_all()  # the service still believes its token good for an hour
-    open_inbox(config.partnership.inbox).close()
+    open_inbox(config.partnership.inbox, SystemClock()).close()
     assert idp.issued(app_id) == 2
 
     idp.expire_all()
@@ -147,10 +148,10 @@ def test_a_token_is_replaced_before_it_expires(idp, stack, app_id, tmp_path, mon
     config = service_config(stack, tmp_path, monkeypatch, microsoft(idp, app_id))
     idp.lifetime = 2.0
     try:
-        open_inbox(config.partnership.inbox).close()
+        open_inbox(config.partnership.inbox, SystemClock()).close()
         refusals = idp.introspections
         time.sleep(1.2)  # past half its life: the cache asks for a new one before using it
-        open_inbox(config.partnership.inbox).close()
+        open_inbox(config.partnership.inbox, SystemClock()).close()
     finally:
         idp.lifetime = 3600.0
     assert idp.issued(app_id) == 2
@@ -163,11 +164,11 @@ def test_a_refused_app_reports_the_identity_providers_words(idp, stack, app_id, 
     idp.revoke(app_id)  # the secret was deleted in Entra ID
 
     with pytest.raises(TokenError, match=r"^AADSTS7000215: Invalid client secret provided") as caught:
-        open_inbox(config.partnership.inbox)
+        open_inbox(config.partnership.inbox, SystemClock())
     assert caught.value.error == "invalid_client"
 
     async def send():
-        transport = open_transport(config.partnership.outgoing)
+        transport = open_transport(config.partnership.outgoing, SystemClock())
         try:
             await transport.send(intake_mail(), SENDING_ADDRESS, [WORKER])
         finally:
@@ -180,21 +181,21 @@ def test_a_refused_app_reports_the_identity_providers_words(idp, stack, app_id, 
 def test_the_app_opens_only_the_mailbox_it_was_granted(idp, stack, app_id, tmp_path, monkeypatch):
     config = service_config(stack, tmp_path, monkeypatch, microsoft(idp, app_id), username=BUSINESS)
     with pytest.raises(SignInRefused, match=f"microsoft app {app_id}"):
-        open_inbox(config.partnership.inbox)
+        open_inbox(config.partnership.inbox, SystemClock())
 
 
 def test_check_says_which_sign_in_and_the_providers_error(idp, stack, app_id, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TEST_OAUTH2_SECRET", SECRET)
     (tmp_path / "config.toml").write_text(_toml(stack, idp, app_id, tmp_path))
 
-    assert check(str(tmp_path / "config.toml")) == 0
+    assert check(str(tmp_path / "config.toml"), SystemClock()) == 0
     out = capsys.readouterr().out
     sign_in = f"oauth2 (microsoft app {app_id}, tenant {idp.tenant})"
     assert f"inbox    ok    imap tls 127.0.0.1:{stack.imaps_port} as {INTAKE}, signed in with {sign_in}" in out
     assert f"outgoing ok    smtp starttls 127.0.0.1:{stack.smtp_port} as {INTAKE}, signed in with {sign_in}" in out
 
     idp.revoke(app_id)
-    assert check(str(tmp_path / "config.toml")) == 1
+    assert check(str(tmp_path / "config.toml"), SystemClock()) == 1
     lines = capsys.readouterr().out.splitlines()
     for name in ("inbox   ", "outgoing"):
         [line] = [x for x in lines if x.startswith(name)]
@@ -229,7 +230,7 @@ def test_google_refresh_token(idp, stack, tmp_path, monkeypatch):
 
     idp.revoke(client_id)  # the user withdrew consent
     with pytest.raises(TokenError, match="^Token has been expired or revoked.") as caught:
-        open_inbox(config.partnership.inbox)
+        open_inbox(config.partnership.inbox, SystemClock())
     assert caught.value.error == "invalid_grant"
 
 

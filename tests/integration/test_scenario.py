@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from tests.integration.test_end_to_end import INTAKE, OTHER, WORKER, intake_mail, service_config
 from tracker.cases import record
 from tracker.daemon.app import App
+from tracker.daemon.clock import SystemClock
 from tracker.storage.models import Case
 
 MANAGER = "manager@council.example.test"
@@ -45,7 +46,7 @@ def test_a_case_played_by_mail_from_the_parties_own_mailboxes(mailstack, tmp_pat
     stack = mailstack
     stack.clear()
     cfg = service_config(stack, tmp_path, monkeypatch)
-    app = App.from_config(cfg)
+    app = App.from_config(cfg, SystemClock())
 
     stack.send(intake_mail().replace(b"Riley Sample <othermanager@health.example.test>",
                                      f"Riley Sample <{OTHER_MANAGER}>".encode()), WORKER, [INTAKE])

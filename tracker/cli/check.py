@@ -5,10 +5,11 @@ import asyncio
 
 import sqlalchemy as sa
 
+from tracker.daemon.clock import Clock
 from tracker.errors import ConfigError
 
 
-def check(config_path: str, partnership: str | None = None) -> int:
+def check(config_path: str, clock: Clock, partnership: str | None = None) -> int:
     """Every partnership of the deployment (or the one named), one line per check."""
     from tracker.config.deployment import choose, load_deployment
 
@@ -21,14 +22,14 @@ def check(config_path: str, partnership: str | None = None) -> int:
         return 1
     ok = True
     for config in configs:
-        ok = _check_one(config_path, config) and ok
+        ok = _check_one(config, clock) and ok
     return 0 if ok else 1
 
 
-def _check_one(config_path: str, config) -> bool:
+def _check_one(config, clock: Clock) -> bool:
     print(f"config   ok    {config.path}: partnership {config.partnership.id}, policy {config.partnership.policy.name}")
     results = [_templates(config.partnership.templates_dir), _database(config.database_url),
-               _inbox(config.partnership.inbox), _outgoing(config.partnership.outgoing)]
+               _inbox(config.partnership.inbox, clock), _outgoing(config.partnership.outgoing, clock)]
     for name, ok, detail in results:
         print(f"{name:<8} {'ok  ' if ok else 'FAIL'}  {detail}")
     return all(ok for _, ok, _ in results)
@@ -59,18 +60,18 @@ def _database(url: str) -> tuple[str, bool, str]:
         return "database", False, f"{shown}: {exc.__class__.__name__}: {exc}"
 
 
-def _inbox(cfg) -> tuple[str, bool, str]:
+def _inbox(cfg, clock: Clock) -> tuple[str, bool, str]:
     from tracker.daemon.app import open_inbox
 
     where = str(cfg.path) if cfg.kind == "maildir" else f"{cfg.security} {cfg.host}:{cfg.port} as {cfg.username}"
     try:
-        open_inbox(cfg).close()
+        open_inbox(cfg, clock).close()
         return "inbox", True, f"{cfg.kind} {where}" + _signed_in(cfg)
     except Exception as exc:  # noqa: BLE001
         return "inbox", False, f"{cfg.kind} {where}" + _failed(cfg, exc)
 
 
-def _outgoing(cfg) -> tuple[str, bool, str]:
+def _outgoing(cfg, clock: Clock) -> tuple[str, bool, str]:
     from tracker.daemon.app import open_transport
 
     where = str(cfg.path) if cfg.kind == "maildir" else f"{cfg.security} {cfg.host}:{cfg.port}"
@@ -78,10 +79,11 @@ def _outgoing(cfg) -> tuple[str, bool, str]:
         where += f" as {cfg.username}"
 
     async def probe():
-        t = open_transport(cfg)
-        if hasattr(t, "_connection"):
-            await t._connection()
-        await t.close()
+        transport = open_transport(cfg, clock)
+        try:
+            await transport.connect()
+        finally:
+            await transport.close()
 
     try:
         asyncio.run(probe())

@@ -21,7 +21,7 @@ def _app(args):
     from tracker.daemon.app import App
     from tracker.config.deployment import choose
 
-    return App.from_config(choose(_configs(args), args.partnership))
+    return App.from_config(choose(_configs(args), args.partnership), args.clock)
 
 
 def _apps(args) -> list:
@@ -32,7 +32,7 @@ def _apps(args) -> list:
     configs = _configs(args)
     if args.partnership:
         configs = [choose(configs, args.partnership)]
-    return [App.from_config(c) for c in configs]
+    return [App.from_config(c, args.clock) for c in configs]
 
 
 def cmd_parse(args) -> int:
@@ -105,7 +105,7 @@ def cmd_run(args) -> int:
 def cmd_check(args) -> int:
     from tracker.cli.check import check
 
-    return check(args.config, args.partnership)
+    return check(args.config, args.clock, args.partnership)
 
 
 def cmd_db(args) -> int:
@@ -138,7 +138,7 @@ def cmd_cases(args) -> int:
 
     app = _app(args)
     with Session(app.engine) as s:
-        print(case_list(s, app.partnership, app.clock(), status=args.status, stage=args.stage,
+        print(case_list(s, app.partnership, app.now(), status=args.status, stage=args.stage,
                         overdue=args.overdue))
     return 0
 
@@ -178,7 +178,7 @@ def cmd_digest(args) -> int:
 
     app = _app(args)
     p = app.partnership
-    now = app.clock()
+    now = app.now()
     today = p.calendar.local(now)
     week = args.week or digest.week_of(today - timedelta(days=7) if args.send else today)
     try:
@@ -229,4 +229,4 @@ def cmd_export(args) -> int:
 def cmd_demo(args) -> int:
     from tracker.cli.demo import run_demo
 
-    return run_demo(Path(args.dir), sys.stdout)
+    return run_demo(Path(args.dir), sys.stdout, args.clock)

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, select
 
 from tracker.daemon.app import SHIPPED_TEMPLATES, App
+from tracker.daemon.clock import Clock
 from tracker.config.load import config_from_dict
 from tracker.storage.models import Case, InboundMessage, OutboxMail
 from tracker.cli.views import timeline
@@ -96,10 +97,10 @@ def mail(sender: str, subject: str, body: str, when: datetime, in_reply_to: str 
 
 
 class Demo:
-    def __init__(self, folder: Path, out: TextIO):
+    def __init__(self, folder: Path, out: TextIO, clock: Clock):
         self.folder, self.out = folder, out
         self.now = START
-        self.app = App.from_config(demo_config(folder), clock=lambda: self.now.astimezone(LONDON))
+        self.app = App.from_config(demo_config(folder), clock, now=lambda: self.now.astimezone(LONDON))
         self.seen_in = self.seen_out = 0
 
     def say(self, text: str) -> None:
@@ -158,11 +159,11 @@ def demo_config(folder: Path):
     return config_from_dict(data, base=folder)
 
 
-def run_demo(folder: Path, out: TextIO) -> int:
+def run_demo(folder: Path, out: TextIO, clock: Clock) -> int:
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "inbox" / "new").mkdir(parents=True)
-    demo = Demo(folder.resolve(), out)
+    demo = Demo(folder.resolve(), out, clock)
     from mailer.inbox import MaildirInbox
 
     demo.app_inbox = MaildirInbox(folder / "inbox")

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 
+from tracker.daemon.clock import SystemClock
 from tracker.errors import ConfigError, UsageError
 
 
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     from tracker.cli import commands
 
+    args.clock = SystemClock()  # the one real clock of this command, handed to everything it runs
     try:
         return getattr(commands, "cmd_" + args.command)(args) or 0
     except (ConfigError, UsageError) as exc:

@@ -23,7 +23,8 @@ from tracker.incoming import ingest as service
 from tracker.cases import deadlines as sweep
 from tracker.cases.context import Context
 from tracker.config.values import Config, OAuth2Config, PartnershipConfig, ServerConfig
-from tracker.storage.db import create_schema, make_engine, transaction, utcnow
+from tracker.daemon.clock import Clock
+from tracker.storage.db import create_schema, make_engine, transaction
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,12 @@ _token_providers: dict[OAuth2Config, oauth.TokenProvider] = {}
 _token_providers_lock = threading.Lock()
 
 
-def token_provider(cfg: OAuth2Config) -> oauth.TokenProvider:
+def token_provider(cfg: OAuth2Config, clock: Clock) -> oauth.TokenProvider:
     """The process's one token cache per app registration: tokens outlive connections, and
     an inbox and an outgoing server signed in by the same app share one token."""
     with _token_providers_lock:
         if cfg not in _token_providers:
-            _token_providers[cfg] = oauth.TokenProvider(_ConfiguredGrant(cfg))
+            _token_providers[cfg] = oauth.TokenProvider(_ConfiguredGrant(cfg, clock), clock.monotonic)
         return _token_providers[cfg]
 
 
@@ -52,23 +53,23 @@ class _ConfiguredGrant:
     """Reads the secrets and builds the grant at the first sign-in, so a missing secret is a
     TokenError there (the outbox keeps the mail, `check` shows it), not a crash at wiring."""
 
-    def __init__(self, cfg: OAuth2Config):
-        self.cfg, self.describe, self._grant = cfg, cfg.describe, None
+    def __init__(self, cfg: OAuth2Config, clock: Clock):
+        self.cfg, self.clock, self.describe, self._grant = cfg, clock, cfg.describe, None
 
     def fetch(self) -> oauth.Token:
         if self._grant is None:
-            self._grant = _grant(self.cfg)
+            self._grant = _grant(self.cfg, self.clock)
         return self._grant.fetch()
 
 
-def _grant(cfg: OAuth2Config) -> oauth.Grant:
+def _grant(cfg: OAuth2Config, clock: Clock) -> oauth.Grant:
     session = oauth.https_session(cfg.ca_file)
     secret = cfg.client_secret()
     if cfg.provider == "google":
         return oauth.GoogleRefreshToken(
             cfg.client_id, _needed(secret, "client secret", cfg.client_secret_env),
             _needed(cfg.refresh_token(), "refresh token", cfg.refresh_token_env),
-            token_url=cfg.endpoint, scopes=cfg.scopes, session=session)
+            token_url=cfg.endpoint, scopes=cfg.scopes, session=session, now=clock.now)
     if cfg.certificate_env or cfg.certificate_file:
         credential = oauth.certificate_credential(_needed(cfg.certificate(), "certificate", cfg.certificate_env))
     else:
@@ -84,51 +85,57 @@ def _needed(value: str | None, what: str, env: str) -> str:
     return value
 
 
-def open_inbox(cfg: ServerConfig) -> Inbox:
+def open_inbox(cfg: ServerConfig, clock: Clock) -> Inbox:
     if cfg.kind == "maildir":
         return MaildirInbox(cfg.path)
     if cfg.auth == "oauth2":
-        return ImapInbox(cfg.host, cfg.port, cfg.username, tokens=token_provider(cfg.oauth2),
-                         security=cfg.security, ssl_context=tls_context(cfg), folder=cfg.folder)
+        return ImapInbox(cfg.host, cfg.port, cfg.username, tokens=token_provider(cfg.oauth2, clock),
+                         security=cfg.security, ssl_context=tls_context(cfg), folder=cfg.folder,
+                         monotonic=clock.monotonic)
     password = cfg.password()
     if password is None:
         raise RuntimeError(f"no IMAP password: set the environment variable {cfg.password_env or '(inbox.password_env)'}")
     return ImapInbox(cfg.host, cfg.port, cfg.username, password, security=cfg.security,
-                     ssl_context=tls_context(cfg), folder=cfg.folder)
+                     ssl_context=tls_context(cfg), folder=cfg.folder, monotonic=clock.monotonic)
 
 
-def open_transport(cfg: ServerConfig) -> Transport:
+def open_transport(cfg: ServerConfig, clock: Clock) -> Transport:
     if cfg.kind == "maildir":
-        return MaildirTransport(cfg.path)
-    tokens = token_provider(cfg.oauth2) if cfg.auth == "oauth2" else None
+        return MaildirTransport(cfg.path, now=clock.now)
+    tokens = token_provider(cfg.oauth2, clock) if cfg.auth == "oauth2" else None
     return SmtpTransport(cfg.host, cfg.port, security=cfg.security, username=cfg.username,
                          password=None if tokens else cfg.password(), tokens=tokens, ssl_context=tls_context(cfg))
 
 
 @dataclass
 class App:
+    """One partnership's service. `clock` is real time (the lease, timers, sign-in tokens);
+    `now` is the service's time, by which deadlines, reminders and the digest fall due: the
+    real clock's, unless a test or the demo runs the service on a time of its own."""
+
     config: Config
     engine: sa.Engine
     composer: Composer
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock
+    now: Callable[[], datetime]
     instance: str = field(default_factory=lease.instance_id)
 
     @classmethod
-    def from_config(cls, config: Config, clock: Callable[[], datetime] = utcnow) -> "App":
+    def from_config(cls, config: Config, clock: Clock, now: Callable[[], datetime] | None = None) -> "App":
         if config.partnership.outgoing.allow_insecure and config.partnership.outgoing.security == "none":
             log.warning("SECURITY: outgoing mail is sent WITHOUT encryption (outgoing.allow_insecure = true)")
         engine = make_engine(config.database_url)
         create_schema(engine)
         p = config.partnership
         composer = Composer([p.templates_dir, SHIPPED_TEMPLATES])
-        return cls(config, engine, composer, clock)
+        return cls(config, engine, composer, clock, now or clock.now)
 
     @property
     def partnership(self) -> PartnershipConfig:
         return self.config.partnership
 
     def context(self) -> Context:
-        return Context(self.partnership, self.composer, self.clock())
+        return Context(self.partnership, self.composer, self.now())
 
     def folders(self) -> dict[str, str]:
         inbox = self.partnership.inbox
@@ -163,7 +170,7 @@ class App:
 
     async def flush(self, transport: Transport) -> int:
         return await drain.drain(self.engine, transport, self.composer, self.partnership.id, self.partnership.address,
-                                  self.clock(), instance=self.instance, on_failure=self.delivery_failed)
+                                 self.now(), instance=self.instance, on_failure=self.delivery_failed)
 
     def delivery_failed(self, row_id: int, error: str) -> None:
         """A 5xx for one recipient: recorded on the case, and business support is told."""
@@ -172,7 +179,7 @@ class App:
 
     def run_once(self) -> tuple[int, int]:
         """Process what is waiting, send what is due. Returns (messages handled, mails sent)."""
-        inbox = open_inbox(self.partnership.inbox)
+        inbox = open_inbox(self.partnership.inbox, self.clock)
         try:
             handled = self.ingest(inbox)
         finally:
@@ -181,7 +188,7 @@ class App:
         return handled, asyncio.run(self.send_all())
 
     async def send_all(self) -> int:
-        transport = open_transport(self.partnership.outgoing)
+        transport = open_transport(self.partnership.outgoing, self.clock)
         try:
             return await self.flush(transport)
         finally:

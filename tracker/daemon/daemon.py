@@ -29,16 +29,13 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from mailer.inbox import ImapInbox, Inbox
+from mailer.inbox import Inbox
 from tracker.storage import lease
 from tracker.daemon.app import App, open_inbox, open_transport
-from tracker.storage.db import utcnow
 from tracker.daemon.sender import RETRY_SECONDS as SENDER_RETRY_SECONDS, Backlog, SenderProcess
 
 log = logging.getLogger(__name__)
 
-IDLE_RENEW_SECONDS = 5 * 60  # re-issued well before servers drop IDLE (29 min, RFC 2177), and a
-# fresh look at the folder each time bounds how long a missed announcement can leave mail waiting
 MAX_BACKOFF_SECONDS = 300.0
 LEASE_RENEW_SECONDS = 5.0  # the lease lasts 15 s: a standby takes over within seconds of a death
 LEASE_RETRY_SECONDS = 3.0
@@ -114,7 +111,7 @@ class Daemon:
         p = self.app.partnership
         scheduler = AsyncIOScheduler(event_loop=self._loop, timezone=str(p.calendar.tz))
         scheduler.add_job(self.sweep_job, IntervalTrigger(seconds=self.sweep_seconds), id="sweep",
-                          next_run_time=utcnow(), coalesce=True, max_instances=1)
+                          next_run_time=self.app.clock.now(), coalesce=True, max_instances=1)
         days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
         scheduler.add_job(self.digest_job, CronTrigger(day_of_week=days[p.digest_day], hour=p.digest_time.hour,
                                                        minute=p.digest_time.minute, timezone=str(p.calendar.tz)),
@@ -122,7 +119,7 @@ class Daemon:
         scheduler.add_job(self.retention_job, CronTrigger(hour=3, minute=17, timezone=str(p.calendar.tz)),
                           id="retention", coalesce=True, max_instances=1, misfire_grace_time=None)
         scheduler.add_job(self.heartbeat_job, IntervalTrigger(seconds=15), id="heartbeat",
-                          next_run_time=utcnow(), coalesce=True, max_instances=1)
+                          next_run_time=self.app.clock.now(), coalesce=True, max_instances=1)
         return scheduler
 
     async def retention_job(self) -> None:
@@ -166,7 +163,7 @@ class Daemon:
                 self.stopping.wait(LEASE_RETRY_SECONDS)
                 continue
             try:
-                inbox = open_inbox(self.app.partnership.inbox)
+                inbox = open_inbox(self.app.partnership.inbox, self.app.clock)
             except Exception as exc:  # noqa: BLE001 - any connection trouble: back off and retry
                 failures += 1
                 self._pause(backoff(failures), f"cannot reach the mailbox ({type(exc).__name__}: {str(exc)[:300]})")
@@ -186,7 +183,7 @@ class Daemon:
         """Take or renew the lease; on taking it over, reclaim mail the last holder left."""
         had = self.holds_lease.is_set()
         if self._acquire():
-            self._renewed = time.monotonic()
+            self._renewed = self.app.clock.monotonic()
             if not had:
                 lease.reclaim_unsent(self.app.engine, self.app.partnership.id)
                 self.holds_lease.set()
@@ -204,20 +201,20 @@ class Daemon:
         killer) is replaced at once rather than after its lease lapses: a restart by systemd
         should not leave the mailbox unserved for the lease's lifetime."""
         engine, name, me = self.app.engine, self.lease_name, self.app.instance
-        if lease.acquire(engine, name, me, utcnow()):
+        if lease.acquire(engine, name, me, self.app.clock.now()):
             return True
         holder = lease.holder(engine, name)
         if holder and died_on_this_host(holder):
             log.warning("the last holder of the mailbox died on this host; taking over now")
             lease.release(engine, name, holder)  # deletes only that holder's row: races are safe
-            return lease.acquire(engine, name, me, utcnow())
+            return lease.acquire(engine, name, me, self.app.clock.now())
         return False
 
     def _leave(self) -> bool:
         """Asked between messages and every IDLE slice: stop, or lost the lease?"""
         if self.stopping.is_set():
             return True
-        if time.monotonic() - self._renewed >= LEASE_RENEW_SECONDS:
+        if self.app.clock.monotonic() - self._renewed >= LEASE_RENEW_SECONDS:
             return not self._hold_lease()
         return False
 
@@ -233,14 +230,7 @@ class Daemon:
             self._wait_for_mail(inbox)
 
     def _wait_for_mail(self, inbox: Inbox) -> None:
-        poll = self.app.partnership.inbox.poll_seconds
-        if isinstance(inbox, ImapInbox) and inbox.has_idle():
-            if not inbox.waiting():
-                inbox.idle_wait(IDLE_RENEW_SECONDS, stop=self._leave)
-            return
-        end = time.monotonic() + poll
-        while not self._leave() and time.monotonic() < end:
-            self.stopping.wait(min(1.0, max(0.0, end - time.monotonic())))
+        inbox.wait_for_mail(self.app.partnership.inbox.poll_seconds, stop=self._leave, sleep=self.stopping.wait)
 
     def _pause(self, seconds: float, why: str) -> None:
         log.warning("%s; retrying in %.1f s", why, seconds)
@@ -263,12 +253,12 @@ class Daemon:
         a loop that would spend a core on starting interpreters. The mail a dead sender had
         claimed is put back at once (else it would wait for the claim to time out, ten
         minutes): while this instance holds the mailbox, no other sends for it."""
-        failures, started = 0, time.monotonic()
+        failures, started = 0, self.app.clock.monotonic()
         while not self.stopping.is_set():
             await asyncio.sleep(0.5)
             if self.sender.alive() or self.stopping.is_set():
                 continue
-            failures = failures + 1 if time.monotonic() - started < SENDER_STEADY_SECONDS else 1
+            failures = failures + 1 if self.app.clock.monotonic() - started < SENDER_STEADY_SECONDS else 1
             pause = backoff(failures)
             log.error("the sender process ended (exit code %s); starting another in %.1f s",
                       self.sender.process.exitcode if self.sender.process else None, pause)
@@ -280,11 +270,11 @@ class Daemon:
                 except Exception:  # noqa: BLE001 - the database is away: the claims time out instead
                     log.exception("could not put back the mail the sender had claimed")
             self.sender.start()
-            started = time.monotonic()
+            started = self.app.clock.monotonic()
 
     async def send_loop(self) -> None:
-        transport = open_transport(self.app.partnership.outgoing)
-        backlog = Backlog(self.recording)
+        transport = open_transport(self.app.partnership.outgoing, self.app.clock)
+        backlog = Backlog(self.recording, self.app.clock.monotonic)
         try:
             while not self.stopping.is_set():
                 try:

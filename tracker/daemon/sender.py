@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import signal
 import sys
-import time
+from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,11 @@ class Backlog:
     """Sending waits while the watcher records a backlog (`recording` is set), for at most
     HOLD_SECONDS: on a small machine the two compete for the cores and, on SQLite, for the
     one write lock, and a case recorded is what must not wait. The watcher wakes the sender
-    as soon as it is done; one message at a time is never held, as it is done at once."""
+    as soon as it is done; one message at a time is never held, as it is done at once.
+    `monotonic` is the caller's clock, in seconds."""
 
-    def __init__(self, recording) -> None:
-        self.recording = recording
+    def __init__(self, recording, monotonic: Callable[[], float]) -> None:
+        self.recording, self.monotonic = recording, monotonic
         self._since: float | None = None
 
     def holds_back(self) -> bool:
@@ -63,8 +64,8 @@ class Backlog:
             self._since = None
             return False
         if self._since is None:
-            self._since = time.monotonic()
-        return time.monotonic() - self._since < HOLD_SECONDS
+            self._since = self.monotonic()
+        return self.monotonic() - self._since < HOLD_SECONDS
 
 
 class SenderProcess:
@@ -112,16 +113,17 @@ def main(config_path: str, instance: str, log_level: str, parent: int, woken, ho
     _die_with(parent)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)  # the daemon says when to finish (see the module doc)
-    from tracker.daemon.app import App, open_transport
     from tracker.config.load import load_config
+    from tracker.daemon.app import App, open_transport
+    from tracker.daemon.clock import SystemClock
     from tracker.daemon.logs import configure
 
     configure(log_level)
-    app = App.from_config(load_config(config_path))
+    app = App.from_config(load_config(config_path), SystemClock())  # this process's one real clock
     app.instance = instance
     loop = asyncio.new_event_loop()
-    transport = open_transport(app.partnership.outgoing)
-    backlog = Backlog(recording)
+    transport = open_transport(app.partnership.outgoing, app.clock)
+    backlog = Backlog(recording, app.clock.monotonic)
     try:
         while not finish.is_set() and os.getppid() == parent:
             _wait(woken)

@@ -14,7 +14,7 @@ STALE_AFTER = timedelta(minutes=2)
 
 def beat(app, mailbox_reached: bool) -> None:
     """Rewrite the heartbeat file; the last time the mailbox was reached carries over."""
-    now = app.clock()
+    now = app.now()
     path: Path = app.config.daemon.heartbeat_file
     reached = now.isoformat() if mailbox_reached else _read(path).get("mailbox_reached_at")
     state = {
@@ -44,7 +44,7 @@ def report(app) -> tuple[bool, str]:
     if not state:
         return False, f"not running: no heartbeat at {path}; outbox pending {pending}"
     alive = datetime.fromisoformat(state["alive_at"])
-    age = app.clock() - alive
+    age = app.now() - alive
     healthy = age <= STALE_AFTER
     reached = state.get("mailbox_reached_at") or "never"
     return healthy, (f"{'alive' if healthy else 'STALE'}: pid {state['pid']} on {state['host']}, last beat "

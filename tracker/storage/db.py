@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -93,8 +93,3 @@ def transaction(engine: sa.Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
-
-
-def utcnow() -> datetime:
-    """The only place real time is read; everything else takes `now` as an argument."""
-    return datetime.now(timezone.utc)
