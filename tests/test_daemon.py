@@ -10,7 +10,8 @@ from sqlmodel import Session, select
 
 from tests.conftest import Harness, intake
 from tracker.config.load import config_from_dict
-from tracker.daemon.daemon import Daemon, backoff, wait_until
+from tracker.daemon.backoff import backoff
+from tracker.daemon.daemon import Daemon, wait_until
 from tracker.storage.models import Case, OutboxMail
 from tracker.daemon.status import report
 
@@ -166,7 +167,7 @@ def test_the_watcher_outlives_a_database_error_while_taking_the_mailbox(tmp_path
         return real(engine, partnership)
 
     monkeypatch.setattr(lease, "reclaim_unsent", flaky)
-    monkeypatch.setattr("tracker.daemon.daemon.backoff", lambda failures: 0.05)
+    monkeypatch.setattr("tracker.daemon.watcher.backoff", lambda failures: 0.05)
     h = fast(tmp_path, clock)
     daemon, thread = start(h)
     try:
@@ -194,7 +195,7 @@ def test_a_sender_process_that_keeps_dying_is_restarted_with_growing_pauses(tmp_
             self.starts += 1
 
     pauses: list[int] = []
-    monkeypatch.setattr("tracker.daemon.daemon.backoff", lambda failures: pauses.append(failures) or 0.01)
+    monkeypatch.setattr("tracker.daemon.sending.backoff", lambda failures: pauses.append(failures) or 0.01)
     daemon = Daemon(fast(tmp_path, clock).app)
     daemon.sender = Dying()
 
@@ -212,9 +213,9 @@ def test_a_sender_process_that_keeps_dying_is_restarted_with_growing_pauses(tmp_
 def test_sending_waits_while_a_backlog_is_recorded_then_goes_at_once(tmp_path, clock, monkeypatch):
     """With the sender's timer firing every few milliseconds, no flush may start while the
     watcher is recording mail; when it is done, everything is sent."""
-    from tracker.daemon import daemon as daemon_module
+    from tracker.daemon import sending
 
-    monkeypatch.setattr(daemon_module, "SENDER_RETRY_SECONDS", 0.005)
+    monkeypatch.setattr(sending, "SENDER_RETRY_SECONDS", 0.005)
     h = fast(tmp_path, clock)
     for i in range(120):  # three batches
         h.deliver(intake().replace(b"CH-1001-TEST", f"CH-{3000 + i}-TEST".encode()))
