@@ -27,6 +27,7 @@ from tracker.daemon import sending
 from tracker.daemon.app import App
 from tracker.daemon.sender import SenderProcess
 from tracker.daemon.watcher import MailboxLease, MailboxWatcher
+from tracker.digest.weeks import digest_trigger
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +102,7 @@ class Daemon:
         scheduler = AsyncIOScheduler(event_loop=self._loop, timezone=str(p.calendar.tz))
         scheduler.add_job(self.sweep_job, IntervalTrigger(seconds=self.app.config.daemon.sweep_seconds),
                           id="sweep", next_run_time=now, coalesce=True, max_instances=1)
-        days = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-        scheduler.add_job(self.digest_job, CronTrigger(day_of_week=days[p.digest_day], hour=p.digest_time.hour,
-                                                       minute=p.digest_time.minute, timezone=str(p.calendar.tz)),
+        scheduler.add_job(self.digest_job, digest_trigger(p),
                           id="digest", coalesce=True, max_instances=1, misfire_grace_time=None)
         scheduler.add_job(self.retention_job, CronTrigger(hour=3, minute=17, timezone=str(p.calendar.tz)),
                           id="retention", coalesce=True, max_instances=1, misfire_grace_time=None)
