@@ -4,7 +4,7 @@ A `Grant` asks an identity provider for a fresh token: `MicrosoftClientCredentia
 (an Entra ID app registration, through MSAL) or `GoogleRefreshToken` (an OAuth client's
 refresh token, through google-auth). A `TokenProvider` caches one grant's token, asks for
 a new one before it expires, and `sign_in()` gives a refused token one refresh and one
-retry. Every refusal by the provider is a `TokenError` whose text is the provider's own
+retry (`async_sign_in()`: the same, for an asyncio client). Every refusal by the provider is a `TokenError` whose text is the provider's own
 ("AADSTS7000215: Invalid client secret provided. ..."), for `escalations check`.
 """
 from __future__ import annotations
@@ -130,15 +130,14 @@ def https_session(ca_file: str | None = None):
 
 async def async_sign_in(tokens: TokenProvider, attempt: Callable[[str], Awaitable[T]],
                         refused: tuple[type[BaseException], ...]) -> T:
-    """`sign_in` for an asyncio client; the token is fetched off the event loop."""
-    try:
-        return await attempt(await asyncio.to_thread(tokens.token))
-    except refused:
-        pass
-    try:
-        return await attempt(await asyncio.to_thread(tokens.refresh))
-    except refused as exc:
-        raise SignInRefused(f"the server refused a fresh token from {tokens.describe}: {exc}") from exc
+    """`sign_in` for an asyncio client: the same rule, run in a worker thread (fetching a
+    token blocks on the identity provider), each `attempt(token)` run on the event loop."""
+    loop = asyncio.get_running_loop()
+
+    def attempt_on_loop(token: str) -> T:
+        return asyncio.run_coroutine_threadsafe(attempt(token), loop).result()
+
+    return await asyncio.to_thread(sign_in, tokens, attempt_on_loop, refused)
 
 
 # --- the two grants -----------------------------------------------------------------------
