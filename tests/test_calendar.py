@@ -222,7 +222,6 @@ def test_other_hours_and_zone():
     cal = WorkingCalendar(tz="Europe/Dublin", opens=time(8, 30), closes=time(16, 30))
     assert cal.due(utc(2026, 7, 1, 15, 0), 0) == utc(2026, 7, 1, 15, 30)  # 16:30 IST
     assert cal.day_zero(utc(2026, 7, 1, 15, 31)) == date(2026, 7, 2)
-    assert cal.open_of(date(2026, 7, 1)) == utc(2026, 7, 1, 7, 30)
 
 
 def test_input_in_any_offset_output_in_utc():

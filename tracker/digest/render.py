@@ -174,7 +174,3 @@ def render_text(digest: Digest, composer=None) -> str:
 def render_html(digest: Digest, composer) -> str:
     """The HTML digest, from templates/digest.html."""
     return _composer(composer).render("digest", values(digest))[2]
-
-
-def subject(digest: Digest, composer=None) -> str:
-    return _composer(composer).render("digest", values(digest))[0]

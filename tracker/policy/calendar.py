@@ -176,10 +176,6 @@ class WorkingCalendar:
             self._close_cache[d] = cached
         return cached
 
-    def open_of(self, d: date) -> datetime:
-        """Opening time on d, aware UTC (when morning reminders go out)."""
-        return datetime.combine(d, self.opens, self.tz).astimezone(timezone.utc)
-
     def due(self, raised: datetime, working_days: int) -> datetime:
         """Close of business `working_days` working days after day zero; 0 is the same-day rule."""
         return self.close_of(self.add_working_days(self.day_zero(raised), working_days))

@@ -8,7 +8,7 @@ over the directory; a role nobody fills is routed by business support.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -43,16 +43,6 @@ class Directory:
 
     def agency_of(self, email: str) -> Agency | None:
         return next((a for a in self.agencies if a.serves(email)), None)
-
-    def people(self, role: str, emails: Sequence[str]) -> list[Contact]:
-        """Who fills `role` for the agencies these addresses belong to, then the Board's."""
-        found: list[Contact] = []
-        for email in emails:
-            agency = self.agency_of(email)
-            if agency:
-                found += agency.people.get(role, ())
-        found += (self.board or {}).get(role, ())
-        return list(dict.fromkeys(found))
 
 
 def directory_from_config(agencies: Any, board: Any) -> Directory:
