@@ -36,14 +36,10 @@ def _apps(args) -> list:
 
 
 def cmd_parse(args) -> int:
-    from parser import parse_message
+    """The parser's own command line (`python -m parser`): one JSON, one way."""
+    from parser.__main__ import main as parse_main
 
-    try:
-        raw = Path(args.file).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
-    print(json.dumps(parse_message(raw).to_contract(), indent=2, ensure_ascii=False))
-    return 0
+    return parse_main([args.file])
 
 
 def cmd_policies(args) -> int:
