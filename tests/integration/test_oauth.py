@@ -108,7 +108,7 @@ def reach_both(config) -> None:
     async def smtp():
         transport = open_transport(config.partnership.outgoing, SystemClock())
         try:
-            await transport._connection()
+            await transport.connect()
         finally:
             await transport.close()
 
