@@ -166,11 +166,9 @@ def cmd_case(args) -> int:
 
 
 def cmd_digest(args) -> int:
-    import asyncio
     from datetime import timedelta
 
     from tracker.digest import weekly as digest
-    from tracker.storage.db import transaction
 
     app = _app(args)
     p = app.partnership
@@ -187,16 +185,26 @@ def cmd_digest(args) -> int:
     if args.html:
         Path(args.html).write_text(digest.render_html(d, app.composer), encoding="utf-8")
     if args.send:
-        try:
-            with transaction(app.engine) as s:
-                queued = digest.queue_digest(s, app.context(), week)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        if not queued:
-            raise UsageError(f"the digest for {week} has already been sent")
-        sent = asyncio.run(app.send_all())
-        print(f"digest for {week} sent ({sent} mail(s))", file=sys.stderr)
+        _send_digest(app, week)
     return 0
+
+
+def _send_digest(app, week: str) -> None:
+    """Queue `week`'s digest (once only) and send it now."""
+    import asyncio
+
+    from tracker.digest import weekly as digest
+    from tracker.storage.db import transaction
+
+    try:
+        with transaction(app.engine) as s:
+            queued = digest.queue_digest(s, app.context(), week)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not queued:
+        raise UsageError(f"the digest for {week} has already been sent")
+    sent = asyncio.run(app.send_all())
+    print(f"digest for {week} sent ({sent} mail(s))", file=sys.stderr)
 
 
 def _date(value: str | None, flag: str):
