@@ -112,10 +112,10 @@ def main(argv: list[str]) -> None:
     n = int(argv[1].replace(",", "").replace("_", "")) if len(argv) > 1 else 100_000
     if not postgres:
         return run(n, None)
-    from tests.harness.fixtures import _base_dir
-    from tests.harness.postgres import Postgres
+    from testbed.dirs import server_dir
+    from testbed.postgres import Postgres
 
-    with Postgres(_base_dir("bench-postgres-")) as server:
+    with Postgres(server_dir("bench-postgres-")) as server:
         run(n, server.new_database("bench"))
 
 

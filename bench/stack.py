@@ -1,5 +1,5 @@
 """Shared helpers for the benchmarks and the fault tests: the service as a real daemon
-process against a real Dovecot + Postfix (tests.harness.mailstack), and ways to count what
+process against a real Dovecot + Postfix (testbed.mailstack), and ways to count what
 it did without going through the service.
 
 Used by bench/bench_*.py and tests/integration/test_faults.py. Counting reads the Maildirs
@@ -26,9 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.harness.fixtures import PASSWORD  # noqa: E402  (the throw-away stack's test password)
-from tests.harness.mailstack import MailStack  # noqa: E402
-from tracker.daemon.daemon import wait_until  # noqa: E402,F401  (re-exported for the benches and fault tests)
+from testbed.mailstack import MailStack  # noqa: E402
+from testbed.wait import wait_until  # noqa: E402,F401  (re-exported for the benches and fault tests)
 
 INTAKE = "intake@partnership.example.test"
 BUSINESS = "business@partnership.example.test"
@@ -112,10 +111,10 @@ def append_intakes(stack: MailStack, numbers: range, seed: int = 0, chunk: int =
 
 @contextlib.contextmanager
 def mail_stack(users: list[str] = USERS) -> Iterator[MailStack]:
-    """A private Dovecot + Postfix in a temp dir, as tests/harness/fixtures.py makes it."""
+    """A private Dovecot + Postfix in a temp dir, as the tests' session fixture makes it."""
     base = Path(tempfile.mkdtemp(prefix="escalations-bench-", dir="/tmp"))
     os.chmod(base, 0o755)
-    stack = MailStack(base, users, password=PASSWORD)
+    stack = MailStack(base, users, password="secret")
     try:
         stack.start()
         yield stack

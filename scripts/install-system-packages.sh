@@ -2,7 +2,7 @@
 # Install the system packages the integration tests need on Debian 12, as root:
 # Dovecot (IMAP + LMTP), Postfix, PostgreSQL and openssl. Idempotent; fast when all is present.
 #
-# The test harness (tests/harness/) runs its own private instances on free loopback ports from
+# The test harness (testbed/) runs its own private instances on free loopback ports from
 # a temporary directory, so the system services are neither configured nor needed: this script
 # makes sure none is left running on the standard ports after the install.
 set -euo pipefail

@@ -10,8 +10,9 @@ from sqlmodel import Session, select
 
 from tests.conftest import Harness, intake
 from tracker.config.load import config_from_dict
+from testbed.wait import wait_until
 from tracker.daemon.backoff import backoff
-from tracker.daemon.daemon import Daemon, wait_until
+from tracker.daemon.daemon import Daemon
 from tracker.storage.models import Case, OutboxMail
 from tracker.daemon.status import report
 

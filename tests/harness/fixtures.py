@@ -11,16 +11,16 @@ test failed, and their path is printed.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.harness import mailstack as _mailstack
-from tests.harness import postgres as _postgres
-from tests.harness.mailstack import MailStack
-from tests.harness.postgres import Postgres
+from testbed import mailstack as _mailstack
+from testbed import postgres as _postgres
+from testbed.dirs import server_dir
+from testbed.mailstack import MailStack
+from testbed.postgres import Postgres
 
 PASSWORD = "secret"
 USERS = [
@@ -49,14 +49,6 @@ def _require(problems: list[str], what: str) -> None:
         )
 
 
-def _base_dir(prefix: str) -> Path:
-    # Not pytest's tmp_path: /tmp/pytest-of-root is 0700, and the daemons' unprivileged
-    # users (vmail, postfix, postgres) must be able to traverse into the base dir.
-    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
-    os.chmod(base, 0o755)
-    return base
-
-
 def _keep_or_remove(request: pytest.FixtureRequest, server, label: str) -> None:
     if os.environ.get("ESCALATIONS_KEEP_TEST_DIRS") or request.session.testsfailed:
         print(f"\n{label} files kept in {server.base}")
@@ -68,7 +60,7 @@ def _keep_or_remove(request: pytest.FixtureRequest, server, label: str) -> None:
 def mailstack(request: pytest.FixtureRequest) -> Iterator[MailStack]:
     """A started Dovecot + Postfix shared by the session; call ``clear()`` to isolate tests."""
     _require(_mailstack.missing_requirements(), "Dovecot and Postfix")
-    stack = MailStack(_base_dir("escalations-mailstack-"), USERS, password=PASSWORD)
+    stack = MailStack(server_dir("escalations-mailstack-"), USERS, password=PASSWORD)
     try:
         stack.start()
     except BaseException:
@@ -86,7 +78,7 @@ def mailstack(request: pytest.FixtureRequest) -> Iterator[MailStack]:
 def postgres(request: pytest.FixtureRequest) -> Iterator[Postgres]:
     """A started PostgreSQL with an empty ``escalations`` database; ``new_database()`` per test."""
     _require(_postgres.missing_requirements(), "PostgreSQL")
-    server = Postgres(_base_dir("escalations-postgres-"))
+    server = Postgres(server_dir("escalations-postgres-"))
     try:
         server.start()
     except BaseException:

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from tests.conftest import INTAKE_BODY
 from bench.stack import cli, service_env, write_config
+from testbed.wait import wait_until
 from tracker.storage import migrate
-from tracker.daemon.daemon import wait_until
 
 INTAKE = "intake@partnership.example.test"
 WORKER = "worker@council.example.test"

@@ -4,7 +4,7 @@ A partnership's secure inbox is an Exchange Online shared mailbox: an app regist
 signs in with the client-credentials flow (through MSAL) and opens the mailbox it was
 granted (`intake@`), which is not the app's own identity; its mail goes out from
 partnership.address (`escalations@`), not the identity that signed in to SMTP. Here the
-identity provider is tests/harness/oauth_server.py (issue, expire, refuse, introspect) and
+identity provider is testbed/oauth_server.py (issue, expire, refuse, introspect) and
 Dovecot's oauth2 passdb asks it about every token; Postfix's AUTH goes through Dovecot.
 Each test registers its own app, so each has its own token cache in the service.
 """
@@ -29,10 +29,11 @@ from imapclient.exceptions import LoginError
 
 from mailer.oauth import SignInRefused, TokenError
 from mailer.transport import TemporaryFailure
-from tests.harness.fixtures import USERS, _base_dir, _keep_or_remove, _require
-from tests.harness import mailstack as _mailstack
-from tests.harness.mailstack import DovecotOAuth2, MailStack
-from tests.harness.oauth_server import OAuthServer
+from testbed import mailstack as _mailstack
+from testbed.dirs import server_dir
+from testbed.mailstack import DovecotOAuth2, MailStack
+from testbed.oauth_server import OAuthServer
+from tests.harness.fixtures import USERS, _keep_or_remove, _require
 from tests.integration.test_end_to_end import intake_mail
 from tracker.daemon.app import App, open_inbox, open_transport
 from tracker.daemon.clock import SystemClock
@@ -49,7 +50,7 @@ SECRET = "app-secret-value"
 
 @pytest.fixture(scope="module")
 def idp() -> Iterator[OAuthServer]:
-    server = OAuthServer(_base_dir("escalations-idp-"))
+    server = OAuthServer(server_dir("escalations-idp-"))
     with server:
         yield server
     shutil.rmtree(server.base, ignore_errors=True)
@@ -59,7 +60,7 @@ def idp() -> Iterator[OAuthServer]:
 def stack(idp, request) -> Iterator[MailStack]:
     """Its own Dovecot + Postfix with the oauth2 passdb on: the session's stack stays as it is."""
     _require(_mailstack.missing_requirements(), "Dovecot and Postfix")
-    ms = MailStack(_base_dir("escalations-oauth-mailstack-"), USERS, password="secret",
+    ms = MailStack(server_dir("escalations-oauth-mailstack-"), USERS, password="secret",
                    oauth2=DovecotOAuth2(idp.introspection_url, idp.ca_file))
     try:
         ms.start()

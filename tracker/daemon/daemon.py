@@ -154,13 +154,3 @@ class Daemon:
 
     async def send_loop(self) -> None:
         await sending.send_loop(self.app, self._wake, self.stopping, self.holds_lease, self.recording)
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
-    """Small helper for callers that start a daemon in the background (tests, benchmarks)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()

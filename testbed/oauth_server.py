@@ -1,6 +1,6 @@
 """A small local identity provider for the XOAUTH2 tests: issues, expires and refuses tokens.
 
-HTTPS on loopback with its own throw-away CA (``tests.harness.pki``): MSAL accepts only
+HTTPS on loopback with its own throw-away CA (``testbed.pki``): MSAL accepts only
 https authorities, and clients keep certificate checking on (``ca_file``). It serves
 
 * what MSAL asks for in the client-credentials flow of a Microsoft 365 app registration:

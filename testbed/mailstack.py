@@ -6,7 +6,7 @@
   only after STARTTLS), delivering every configured domain to Dovecot over LMTP. Nothing
   can leave the machine: loopback-only, no relayhost, ``default_transport``/``relay_transport``
   are ``error:``, and recipients outside the configured domains are refused at RCPT time.
-* TLS with a throw-away CA made per run (``tests.harness.pki``); clients verify against
+* TLS with a throw-away CA made per run (``testbed.pki``); clients verify against
   ``ca_file`` with hostname checking on.
 
 Everything (configs, keys, mail, queue, pid files, logs) lives under ``base``; the only
