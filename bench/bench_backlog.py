@@ -27,8 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aiosmtplib  # noqa: E402
 
-from bench.stack import (INTAKE, OTHER, WORKER, DaemonProcess, append_intakes, cases, command_line, count,  # noqa: E402
-                         db_scalar, mail_stack, upgrade_db, wait_until, write_config)
+from bench.figures import command_line  # noqa: E402
+from testbed.counting import cases, count, db_scalar  # noqa: E402
+from testbed.intakes import INTAKE, OTHER, WORKER, append_intakes  # noqa: E402
+from testbed.service import DaemonProcess, mail_stack, upgrade_db, write_config  # noqa: E402
+from testbed.wait import wait_until  # noqa: E402
 
 FLOOR_USER = "floor@council.example.test"
 

@@ -19,7 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stack import DaemonProcess, command_line, db_scalar, mail_stack, upgrade_db, wait_until, write_config  # noqa: E402
+from bench.figures import command_line  # noqa: E402
+from testbed.counting import db_scalar  # noqa: E402
+from testbed.service import DaemonProcess, mail_stack, upgrade_db, write_config  # noqa: E402
+from testbed.wait import wait_until  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -18,8 +18,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stack import (INTAKE, WORKER, DaemonProcess, command_line, db_scalar, intake_mail, mail_stack,  # noqa: E402
-                         percentile, upgrade_db, wait_until, write_config)
+from bench.figures import command_line, percentile  # noqa: E402
+from testbed.counting import db_scalar  # noqa: E402
+from testbed.intakes import INTAKE, WORKER, intake_mail  # noqa: E402
+from testbed.service import DaemonProcess, mail_stack, upgrade_db, write_config  # noqa: E402
+from testbed.wait import wait_until  # noqa: E402
 
 FLOOR_USER = "floor@council.example.test"
 

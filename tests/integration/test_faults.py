@@ -26,8 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from bench.stack import (INTAKE, OTHER, WORKER, DaemonProcess, append_intakes, cases, count, db_scalar,
-                         intake_mail, message_ids, upgrade_db, wait_until, write_config)
+from testbed.counting import cases, count, db_scalar, message_ids
+from testbed.intakes import INTAKE, OTHER, WORKER, append_intakes, intake_mail
+from testbed.service import DaemonProcess, upgrade_db, write_config
+from testbed.wait import wait_until
 
 CRASH_INTAKES = int(os.environ.get("ESCALATIONS_CRASH_INTAKES", "500"))
 CRASH_KILLS = int(os.environ.get("ESCALATIONS_CRASH_KILLS", "50"))

@@ -14,7 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from tests.conftest import INTAKE_BODY
-from bench.stack import cli, service_env, write_config
+from testbed.service import cli, service_env, write_config
 from testbed.wait import wait_until
 from tracker.storage import migrate
 
