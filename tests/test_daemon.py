@@ -8,9 +8,10 @@ import threading
 
 from sqlmodel import Session, select
 
-from tests.conftest import Harness, intake
-from tracker.config.load import config_from_dict
 from testbed.wait import wait_until
+from tests.helpers.harness import Harness
+from tests.helpers.mail import intake
+from tracker.config.load import config_from_dict
 from tracker.daemon.backoff import backoff
 from tracker.daemon.daemon import Daemon
 from tracker.storage.models import Case, OutboxMail

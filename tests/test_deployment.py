@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from tests.conftest import OTHER, intake, mail
+from tests.helpers.mail import OTHER, intake, mail
 from tracker.daemon.app import App
 from tracker.daemon.clock import SystemClock
 from tracker.cli.main import main

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, strategies as st
 from sqlmodel import Session, select
 
-from tests.conftest import LONDON, OTHER, WORKER, intake, mail
+from tests.helpers.harness import LONDON
+from tests.helpers.mail import OTHER, WORKER, intake, mail
 from tracker.outgoing import outbox
 from tracker.cases import record
 from tracker.storage.db import transaction

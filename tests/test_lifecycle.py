@@ -8,7 +8,8 @@ import pytest
 
 from sqlmodel import Session, select
 
-from tests.conftest import LONDON, MANAGER, OTHER, OTHER_MANAGER, WORKER, Harness, intake, mail
+from tests.helpers.harness import LONDON, Harness
+from tests.helpers.mail import MANAGER, OTHER, OTHER_MANAGER, WORKER, intake, mail
 from tracker.cases import record
 from tracker.storage.models import Case, OutboxMail
 

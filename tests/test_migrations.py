@@ -2,67 +2,13 @@
 the newest without losing anything; the models and the migrations agree."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-
-import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from sqlmodel import Session
-
+from tests.helpers.migrations import upgrade_keeps_data
 from tracker.storage import migrate
-from tracker.cases import record
 from tracker.storage.db import make_engine
-from tracker.storage.models import Case, Event
-from tracker.cases.record import GENESIS, _digest_before_0003
-
-T = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
-
-
-def fill_version_0001(engine: sa.Engine) -> None:
-    with engine.begin() as c:
-        c.execute(sa.text(
-            'INSERT INTO "case" (id, ref, partnership, policy, stage, status, about, immediate_risk, category, '
-            "client_reference, decision_disputed, decision_date, reasons, outcome_sought, raised_at, "
-            "stage_started_at, stage_due_at, thread_id, policy_gap_flagged, debrief_requested) VALUES "
-            "(1, 'ESC-2026-0001', 'example', 'wolverhampton', '2', 'open', 'child', false, 'other', 'CH-1', "
-            "'d', :d, 'r', 'o', :t, :t, :t, 'ESC-2026-0001.thread@x', false, false)"), {"d": date(2026, 11, 20), "t": T})
-        old = Event(case_id=1, seq=1, at=T, kind="update", actor="a@b.example.test", stage="1",
-                    summary="update from a@b.example.test", statement="we spoke today", prev_hash=GENESIS, hash="")
-        old.hash = _digest_before_0003(GENESIS, "ESC-2026-0001", old)
-        c.execute(sa.text(
-            "INSERT INTO event (id, case_id, seq, at, kind, actor, stage, summary, statement, prev_hash, hash) "
-            "VALUES (1, 1, 1, :t, 'update', 'a@b.example.test', '1', 'update from a@b.example.test', "
-            "'we spoke today', :p, :h)"), {"t": T, "p": GENESIS, "h": old.hash})
-        c.execute(sa.text(
-            "INSERT INTO inboundmessage (id, mailbox, source_key, digest, received_at, kind, disposition, reason, "
-            "case_id, moved) VALUES (1, 'INBOX', '1:1', 'abc', :t, 'intake', 'processed', 'opened', 1, true), "
-            "(2, 'INBOX', '1:2', 'def', :t, 'invalid', 'quarantine', 'invalid', NULL, true)"), {"t": T})
-        c.execute(sa.text(
-            "INSERT INTO outboxmail (id, idem_key, partnership, case_id, kind, recipient, message_id, raw, status, "
-            "attempts, created_at, next_attempt_at) VALUES (1, 'k', 'example', 1, 'notice', 'a@b.example.test', "
-            "'m@x', :raw, 'pending', 0, :t, :t)"), {"raw": b"raw mail", "t": T})
-
-
-def upgrade_keeps_data(engine: sa.Engine) -> None:
-    migrate.upgrade(engine, "0001")
-    fill_version_0001(engine)
-    before, after = migrate.upgrade(engine)
-    assert (before, after) == ("0001", migrate.head())
-    with engine.connect() as c:
-        assert c.execute(sa.text('SELECT ref, stage FROM "case"')).all() == [("ESC-2026-0001", "2")]
-        assert c.execute(sa.text("SELECT id, partnership FROM inboundmessage ORDER BY id")).all() == \
-            [(1, "example"), (2, None)]
-        assert c.execute(sa.text("SELECT raw, status, claimed_by FROM outboxmail")).all() == \
-            [(b"raw mail", "pending", None)]
-        assert c.execute(sa.text("SELECT count(*) FROM lease")).scalar_one() == 0
-    with Session(engine) as s:  # a record written before 0003 still verifies, and still catches edits
-        case = s.get(Case, 1)
-        assert record.verify(s, case).ok
-        s.exec(sa.update(Event).values(statement="we never spoke"))
-        assert not record.verify(s, case).ok
-    assert migrate.upgrade(engine) == (migrate.head(), migrate.head())  # idempotent
 
 
 def test_upgrade_from_the_previous_version_loses_nothing_sqlite(tmp_path):

@@ -7,7 +7,8 @@ import asyncio
 from sqlmodel import Session, select
 
 from mailer.transport import PermanentFailure, TemporaryFailure
-from tests.conftest import intake
+from tests.helpers.harness import Harness
+from tests.helpers.mail import intake
 from tracker.storage import lease
 from tracker.outgoing import drain, outbox
 from tracker.outgoing.letter import Letter
@@ -199,8 +200,6 @@ def test_a_mark_survives_the_database_dropping_the_senders_connection(tmp_path, 
     mails (a restart, a failover), the next mark is made on a new connection: a mail the
     server accepted and left unmarked would be sent again."""
     import sqlalchemy as sa
-
-    from tests.conftest import Harness
 
     h = Harness(tmp_path, clock, database_url=postgres.new_database("marks"))
     queued(h, n_intakes=2)

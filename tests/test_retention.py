@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from tests.conftest import OTHER, intake, mail
+from tests.helpers.mail import OTHER, intake, mail
 from tracker.cases import record
 from tracker.storage.models import Case, Event, InboundMessage, OutboxMail, Party
 

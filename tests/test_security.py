@@ -13,7 +13,8 @@ from email.utils import make_msgid
 import pytest
 from sqlmodel import Session, select
 
-from tests.conftest import OTHER, WORKER, Harness, intake, mail
+from tests.helpers.harness import Harness
+from tests.helpers.mail import OTHER, WORKER, intake, mail
 from tracker.incoming.authres import judge, parse
 from tracker.storage.models import Case, Event, InboundMessage, OutboxMail
 

@@ -8,7 +8,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tests.conftest import OTHER, WORKER, MANAGER, intake, mail
+from tests.helpers.harness import Harness
+from tests.helpers.mail import MANAGER, OTHER, WORKER, intake, mail
 from tracker.cases import record
 from tracker.storage.models import Case, Event, InboundMessage, OutboxMail, Party
 
@@ -228,8 +229,6 @@ def _what_happened(h) -> dict:
 def test_a_batch_of_mail_opens_the_same_cases_as_one_message_at_a_time(tmp_path, clock, database_url, request):
     """Cases are opened together at the end of a batch (a few statements for all of them):
     the cases, people, record, mail and inbound rows must be those of one message at a time."""
-    from tests.conftest import Harness
-
     mixed = [intake(), intake(risk="yes"), intake().replace(b"Date of decision: 20/11/2026\n", b""),
              mail("Stranger <someone@elsewhere.example.test>", "Escalation", "Case reference: X"),
              intake(sender=f"Morgan Tester <{MANAGER}>"), intake(risk="yes", sender=f"Drew Sample <{OTHER}>")]

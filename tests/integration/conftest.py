@@ -1,6 +1,6 @@
 """Everything under tests/integration is marked ``integration``; a failing test that used a
 server gets that server's log tails in its report. The fixtures themselves
-(``mailstack``, ``postgres``) live in tests/harness/fixtures.py.
+(``mailstack``, ``postgres``) are in tests/conftest.py, the servers in testbed/.
 
 Usage::
 

@@ -15,55 +15,10 @@ from email.utils import make_msgid
 import pytest
 from sqlmodel import Session, select
 
+from tests.helpers.stack import INTAKE, OTHER, WORKER, intake_mail, service_config
 from tracker.daemon.app import App
 from tracker.daemon.clock import SystemClock
-from tracker.config.load import config_from_dict
 from tracker.storage.models import Case, InboundMessage, OutboxMail
-
-INTAKE = "intake@partnership.example.test"
-WORKER = "worker@council.example.test"
-OTHER = "other@health.example.test"
-
-BODY = f"""Case reference: CH-7731-TEST
-About: child
-Immediate risk: no
-Category: threshold / level of need
-Raised by: Casey Tester, Social Worker, Example Council <{WORKER}>
-My manager: Morgan Tester <manager@council.example.test>
-Disagreement with: Drew Sample, Health Visitor, Example Health <{OTHER}>
-Their manager: Riley Sample <othermanager@health.example.test>
-Decision disputed: Referral for an early help assessment declined.
-Date of decision: 20/11/2026
-Reasons: Repeated missed health appointments and a nursery report of concern.
-Outcome sought: An early help assessment started.
-
-Kind regards
-Casey
-"""
-
-
-def service_config(mailstack, tmp_path, monkeypatch):
-    monkeypatch.setenv("TEST_MAIL_PASSWORD", mailstack.password)
-    server = {"host": "127.0.0.1", "username": INTAKE, "password_env": "TEST_MAIL_PASSWORD",
-              "ca_file": str(mailstack.ca_file)}
-    return config_from_dict({
-        "partnership": {"id": "e2e", "address": INTAKE, "business_support": ["business@partnership.example.test"],
-                        "partner_domains": ["partnership.example.test", "council.example.test",
-                                            "health.example.test"]},
-        "database": {"url": f"sqlite:///{tmp_path / 'cases.db'}", "url_env": ""},
-        "inbox": {"kind": "imap", "port": mailstack.imaps_port, "security": "tls", **server},
-        "outgoing": {"kind": "smtp", "port": mailstack.smtp_port, "security": "starttls", **server},
-    }, base=tmp_path)
-
-
-def intake_mail() -> bytes:
-    msg = EmailMessage()
-    msg["From"] = f"Casey Tester <{WORKER}>"
-    msg["To"] = INTAKE
-    msg["Subject"] = "Escalation: early help declined"
-    msg["Message-ID"] = make_msgid(domain="council.example.test")
-    msg.set_content(BODY)
-    return msg.as_bytes()
 
 
 def subject(raw: bytes) -> str:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.conftest import INTAKE_BODY
 from testbed.service import cli, service_env, write_config
 from testbed.wait import wait_until
+from tests.helpers.mail import INTAKE_BODY
 from tracker.storage import migrate
 
 INTAKE = "intake@partnership.example.test"

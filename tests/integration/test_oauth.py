@@ -33,8 +33,8 @@ from testbed import mailstack as _mailstack
 from testbed.dirs import server_dir
 from testbed.mailstack import DovecotOAuth2, MailStack
 from testbed.oauth_server import OAuthServer
-from tests.harness.fixtures import USERS, _keep_or_remove, _require
-from tests.integration.test_end_to_end import intake_mail
+from tests.helpers.servers import USERS, keep_or_remove, require
+from tests.helpers.stack import intake_mail
 from tracker.daemon.app import App, open_inbox, open_transport
 from tracker.daemon.clock import SystemClock
 from tracker.cli.check import check
@@ -59,7 +59,7 @@ def idp() -> Iterator[OAuthServer]:
 @pytest.fixture(scope="module")
 def stack(idp, request) -> Iterator[MailStack]:
     """Its own Dovecot + Postfix with the oauth2 passdb on: the session's stack stays as it is."""
-    _require(_mailstack.missing_requirements(), "Dovecot and Postfix")
+    require(_mailstack.missing_requirements(), "Dovecot and Postfix")
     ms = MailStack(server_dir("escalations-oauth-mailstack-"), USERS, password="secret",
                    oauth2=DovecotOAuth2(idp.introspection_url, idp.ca_file))
     try:
@@ -67,7 +67,7 @@ def stack(idp, request) -> Iterator[MailStack]:
         yield ms
     finally:
         ms.stop()
-        _keep_or_remove(request, ms, "OAuth mail stack")
+        keep_or_remove(request, ms, "OAuth mail stack")
 
 
 @pytest.fixture

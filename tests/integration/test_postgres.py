@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from tests.test_migrations import upgrade_keeps_data
+from tests.helpers.migrations import upgrade_keeps_data
 from tracker.storage.db import make_engine
 
 

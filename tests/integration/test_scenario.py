@@ -9,7 +9,7 @@ from email.utils import make_msgid
 
 from sqlmodel import Session, select
 
-from tests.integration.test_end_to_end import INTAKE, OTHER, WORKER, intake_mail, service_config
+from tests.helpers.stack import INTAKE, OTHER, WORKER, intake_mail, service_config
 from tracker.cases import record
 from tracker.daemon.app import App
 from tracker.daemon.clock import SystemClock
