@@ -47,6 +47,9 @@ auth_verbose_passwords = no
 # "auth penalty" (it would delay every later login from 127.0.0.1 by 2-15 s, right or
 # wrong; mode 0 on its socket is Dovecot's documented way to disable it, see below).
 auth_failure_delay = 0
+# Each imap process's title names its session's command ("IDLE" while idling), so a test can
+# wait until a client is back in IDLE instead of sleeping (MailStack.idle_sessions).
+verbose_proctitle = yes
 
 ssl = yes
 ssl_cert = <{pki.server_cert}

@@ -78,6 +78,15 @@ def session_members(sid: int) -> list[int]:
     return pids
 
 
+def title(pid: int) -> str:
+    """The process title of *pid* (its command line as /proc shows it), "" once it is gone."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
 def read_pid(path: Path) -> int | None:
     try:
         text = path.read_text().split()

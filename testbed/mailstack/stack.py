@@ -15,7 +15,8 @@ from testbed.mailstack.client import MailClient
 from testbed.mailstack.dovecot_conf import DovecotOAuth2, write_dovecot_config
 from testbed.mailstack.layout import Layout, Ports
 from testbed.mailstack.postfix_conf import make_queue_dirs, write_postfix_config
-from testbed.mailstack.processes import alive, free_ports, read_pid, stop_masters, wait_new_pid, wait_port
+from testbed.mailstack.processes import (alive, free_ports, read_pid, session_members, stop_masters, title,
+                                         wait_new_pid, wait_port)
 from testbed.mailstack.requirements import (DOVECOT, INSTALL_HINT, POSTFIX, MailStackError, ensure_mail_user,
                                             missing_requirements)
 from testbed.mailstack.system_postfix import register, unregister
@@ -76,6 +77,16 @@ class MailStack(MailClient):
 
     def maildir(self, user: str) -> Path:
         return self.layout.maildir(user)
+
+    def idle_sessions(self, user: str) -> int:
+        """How many IMAP sessions of *user* are in IDLE now, read from the imap processes'
+        titles (``[user 127.0.0.1 IDLE]``): a test waits for a client to be back in IDLE with
+        ``wait_until(lambda: stack.idle_sessions(user) > 0, timeout)``."""
+        pid = self.dovecot_pid
+        if not alive(pid):
+            return 0
+        wanted = f"[{user} {self.host} IDLE]"
+        return sum(1 for p in session_members(pid) if title(p).endswith(wanted))
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> "MailStack":
