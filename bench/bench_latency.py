@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.figures import command_line, percentile  # noqa: E402
 from testbed.counting import db_scalar  # noqa: E402
-from testbed.intakes import INTAKE, WORKER, intake_mail  # noqa: E402
+from testbed.intakes import INTAKE, OTHER, WORKER, intake_mail  # noqa: E402
 from testbed.service import DaemonProcess, mail_stack, upgrade_db, write_config  # noqa: E402
 from testbed.wait import wait_until  # noqa: E402
 
@@ -33,12 +33,10 @@ def new_files(stack, user: str) -> int:
 
 
 def wait_for_file(stack, user: str, before: int, timeout: float = 30) -> float:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if new_files(stack, user) > before:
-            return time.monotonic()
-        time.sleep(0.001)
-    raise TimeoutError(f"no new mail for {user} within {timeout} s")
+    """When a new file is in *user*'s Maildir (polled every millisecond: it is what is timed)."""
+    if not wait_until(lambda: new_files(stack, user) > before, timeout, interval=0.001):
+        raise TimeoutError(f"no new mail for {user} within {timeout} s")
+    return time.monotonic()
 
 
 def floor_sample(stack, smtp, idler) -> tuple[float, float]:
@@ -72,13 +70,13 @@ def main(n: int) -> None:
         daemon = DaemonProcess(stack, config).start()
         try:
             assert wait_until(lambda: db_scalar(db, "SELECT count(*) FROM lease") == 1, 60), daemon.log_tail()
-            time.sleep(1.0)  # let it settle into IDLE
+            assert wait_until(lambda: stack.idle_sessions(INTAKE) > 0, 60), daemon.log_tail()  # settled into IDLE
             smtp = stack.smtp(WORKER)
             idler = stack.imap(FLOOR_USER)
             idler.select_folder("INBOX")
             latencies, idle_floor, delivery_floor = [], [], []
             for i in range(1, n + 1):
-                before = new_files(stack, WORKER)
+                before, notices = new_files(stack, WORKER), new_files(stack, OTHER)
                 smtp.sendmail(WORKER, [INTAKE], intake_mail(i)[0])
                 accepted = time.monotonic()
                 latencies.append(wait_for_file(stack, WORKER, before) - accepted)
@@ -86,7 +84,8 @@ def main(n: int) -> None:
                     a, b = floor_sample(stack, smtp, idler)
                     idle_floor.append(a)
                     delivery_floor.append(b)
-                time.sleep(0.05)  # let the notice land too; the next intake starts from quiet
+                # the notice has landed too and the daemon is back in IDLE: the next intake starts from quiet
+                assert wait_until(lambda: new_files(stack, OTHER) > notices and stack.idle_sessions(INTAKE) > 0, 60)
             smtp.quit()
             idler.logout()
         finally:

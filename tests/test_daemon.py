@@ -203,7 +203,8 @@ def test_a_sender_process_that_keeps_dying_is_restarted_with_growing_pauses(tmp_
 
     async def run_a_while():
         task = asyncio.ensure_future(daemon.supervise_sender())
-        await asyncio.sleep(1.8)
+        # until it has died twice and been started again twice (then it rests in its 0.5 s look)
+        await asyncio.to_thread(wait_until, lambda: daemon.sender.starts >= 2, PATIENCE)
         daemon.stopping.set()
         await task
 

@@ -69,6 +69,12 @@ def all_delivered(stack, db, n: int) -> bool:
             and count(stack, OTHER) >= n and outbox(db, "pending") + outbox(db, "sending") == 0)
 
 
+def settled(stack) -> bool:
+    """Postfix holds nothing more: every mail it accepted (a resend included) is in its Maildir.
+    Asked once every row is marked sent, after which nothing more is handed to Postfix."""
+    return stack.queue_size() == 0
+
+
 def assert_exactly_once(stack, db, n: int, duplicates_allowed: int = 0) -> dict[str, int]:
     """n cases, n in Processed and nothing elsewhere, each expected mail present (by
     Message-ID); returns the duplicates per mailbox (each must be a resend of one mail)."""
@@ -109,7 +115,7 @@ def test_crash_at_random_points_every_intake_handled_once(mailstack, service, tm
     append_intakes(mailstack, waves[-1], seed=seed + CRASH_KILLS)
     daemon = start()
     assert wait_until(lambda: all_delivered(mailstack, db, CRASH_INTAKES), WAIT), daemon.log_tail()
-    time.sleep(1.0)  # anything sent twice has time to land too
+    wait_until(lambda: settled(mailstack), 60)  # anything sent twice has landed too
     assert daemon.stop() == 0, daemon.log_tail()
     duplicates = assert_exactly_once(mailstack, db, CRASH_INTAKES, duplicates_allowed=kills_mid_send)
     print(f"kills by moment: {dict(moments)}; killed mid-drain {kills_mid_send} time(s); "
@@ -121,7 +127,7 @@ def _wait_for_a_moment(rng: random.Random, daemon: DaemonProcess, db, stack) -> 
     committed a case, or just after it marked a mail sent."""
     moment = rng.choice(("any", "ingest", "send"))
     if moment == "any":
-        time.sleep(rng.uniform(0.2, 2.5))
+        time.sleep(rng.uniform(0.2, 2.5))  # a random instant is the point: no condition to wait for
         return moment
     if moment == "ingest":
         before = cases(db)
@@ -133,7 +139,7 @@ def _wait_for_a_moment(rng: random.Random, daemon: DaemonProcess, db, stack) -> 
         jitter = rng.uniform(0, 0.03)
     if not wait_until(progressed, 20, interval=0.005):
         return f"{moment} (nothing to do)"
-    time.sleep(jitter)
+    time.sleep(jitter)  # a random instant just after it is the point: nothing to poll
     return moment
 
 
@@ -151,11 +157,12 @@ def test_postfix_down_mail_waits_and_arrives_once(mailstack, service, tmp_path):
         # the sender met the outage: temporary failures recorded, nothing lost, nothing sent
         assert wait_until(lambda: db_scalar(db, "SELECT count(*) FROM outboxmail WHERE attempts > 0") > 0, WAIT)
         assert outbox(db, "sent") == 0 and outbox(db, "failed") == 0
-        time.sleep(3)  # a few more rounds of retries against a dead server
+        # another round of retries against the dead server (the first was awaited above)
+        wait_until(lambda: db_scalar(db, "SELECT max(attempts) FROM outboxmail") >= 2, WAIT)
     finally:
         mailstack.start_postfix()
     assert wait_until(lambda: all_delivered(mailstack, db, n), WAIT), daemon.log_tail()
-    time.sleep(1.0)
+    wait_until(lambda: settled(mailstack), 60)
     assert daemon.stop() == 0, daemon.log_tail()
     assert assert_exactly_once(mailstack, db, n) == {WORKER: 0, OTHER: 0}
 
@@ -166,13 +173,13 @@ def test_dovecot_restart_mid_idle_reconnects_and_misses_nothing(mailstack, servi
     daemon = start()
     append_intakes(mailstack, range(0, 5), seed=11)
     assert wait_until(lambda: all_delivered(mailstack, db, 5), WAIT), daemon.log_tail()
-    time.sleep(1.5)  # back in IDLE
+    wait_until(lambda: mailstack.idle_sessions(INTAKE) > 0, WAIT)  # back in IDLE
     mailstack.restart_dovecot()
     append_intakes(mailstack, range(5, 10), seed=12)  # straight into the mailbox
     for i in range(10, 15):  # and through Postfix, as workers send them
         mailstack.send(intake_mail(i)[0], WORKER, [INTAKE])
     assert wait_until(lambda: all_delivered(mailstack, db, 15), WAIT), daemon.log_tail()
-    time.sleep(1.0)
+    wait_until(lambda: settled(mailstack), 60)
     assert daemon.stop() == 0, daemon.log_tail()
     assert assert_exactly_once(mailstack, db, 15) == {WORKER: 0, OTHER: 0}
     assert "mailbox connection lost" in daemon.log_path.read_text()
@@ -224,7 +231,7 @@ def test_the_sender_process_is_restarted_if_it_dies_and_dies_with_the_daemon(mai
     holder = lambda: str(db_scalar(db, "SELECT holder FROM lease") or "")  # noqa: E731
     assert wait_until(lambda: f":{restarted.pid}:" in holder(), WAIT), restarted.log_tail()
     assert wait_until(lambda: all_delivered(mailstack, db, 6), WAIT), restarted.log_tail()
-    time.sleep(1.0)
+    wait_until(lambda: settled(mailstack), 60)
     assert restarted.stop() == 0, restarted.log_tail()
     assert assert_exactly_once(mailstack, db, 6) == {WORKER: 0, OTHER: 0}
     assert not [p for p in _children(restarted.pid) if _alive(p)], "the sender outlived a clean stop"

@@ -7,7 +7,6 @@ import email.policy
 import os
 import signal
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -82,7 +81,7 @@ def test_kill_the_serving_daemon_and_the_standby_finishes_exactly_once(mailstack
     assert count(engine, 'SELECT count(*) FROM "case"') == N
     assert count(engine, "SELECT count(DISTINCT client_reference) FROM \"case\"") == N
     assert len(mailstack.messages(INTAKE, "Processed")) == N and mailstack.messages(INTAKE) == []
-    time.sleep(2)  # anything sent twice would be delivered by now
+    wait_until(lambda: mailstack.queue_size() == 0, 60)  # anything sent twice is delivered by now
     for raws in (mailstack.messages(WORKER), mailstack.messages(OTHER)):
         ids = message_ids(raws)
         assert len(set(ids)) == N

@@ -151,7 +151,9 @@ def test_a_token_is_replaced_before_it_expires(idp, stack, app_id, tmp_path, mon
     try:
         open_inbox(config.partnership.inbox, SystemClock()).close()
         refusals = idp.introspections
-        time.sleep(1.2)  # past half its life: the cache asks for a new one before using it
+        # Past half its life: the cache asks for a new one before using it. Real time must pass:
+        # MSAL's token cache and the identity provider both read the real clock.
+        time.sleep(1.2)
         open_inbox(config.partnership.inbox, SystemClock()).close()
     finally:
         idp.lifetime = 3600.0
