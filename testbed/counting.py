@@ -40,9 +40,10 @@ def message_ids(stack: MailStack, user: str, folder: str = "INBOX") -> list[str]
 _engines: dict = {}
 
 
-def db_scalar(db: Path | str, sql: str, *params) -> int:
-    """One number from the service's SQLite file (read-only; 0 while it does not exist yet),
-    or from the database at a URL (PostgreSQL: `db` is then a str)."""
+def db_scalar(db: Path | str, sql: str, *params) -> int | str | None:
+    """One value from the service's SQLite file (read-only; 0 while it does not exist yet),
+    or from the database at a URL (PostgreSQL: `db` is then a str); None when no row matches
+    (a lease taken over from a dead holder is deleted, then inserted: there is a moment with none)."""
     if isinstance(db, str):
         import sqlalchemy as sa
 
@@ -56,7 +57,8 @@ def db_scalar(db: Path | str, sql: str, *params) -> int:
         return 0
     try:
         with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)) as conn:
-            return conn.execute(sql, params).fetchone()[0]
+            row = conn.execute(sql, params).fetchone()
+            return row[0] if row else None
     except sqlite3.OperationalError:  # schema not created yet
         return 0
 
