@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mailer.compose import Composer
-from tracker.config.load import PartnershipConfig
+from tracker.config.values import PartnershipConfig
 from tracker.policy.rules import Rules
 
 

@@ -14,7 +14,6 @@ from typing import Any, Mapping
 from tracker.config.partnership import partnership
 from tracker.config.readers import choice, file_path, number, only_known, table, text
 from tracker.config.values import Config, DaemonConfig
-from tracker.config.values import PartnershipConfig  # noqa: F401 - tracker/cases/context.py imports it from here
 from tracker.errors import ConfigError
 
 SECTIONS = {"partnership", "policy", "calendar", "database", "inbox", "outgoing", "templates", "digest", "logging",
