@@ -33,8 +33,8 @@ def sent_count(h: Harness, kinds=("confirmation", "notice")) -> int:
     return sum(len(list(new.glob(f"*-{k}.eml"))) for k in kinds) if new.exists() else 0
 
 
-def fast(tmp_path, clock) -> Harness:
-    h = Harness(tmp_path, clock, extra={"daemon": {"sweep_seconds": 1}})
+def fast(tmp_path, clock, security: dict | None = None) -> Harness:
+    h = Harness(tmp_path, clock, extra={"daemon": {"sweep_seconds": 1}, "security": security or {}})
     # the Harness config has no poll setting: make the maildir inbox poll quickly
     cfg = h.app.config
     fast_inbox = type(cfg.partnership.inbox)(**{**cfg.partnership.inbox.__dict__, "poll_seconds": 0.05})
@@ -219,7 +219,7 @@ def test_sending_waits_while_a_backlog_is_recorded_then_goes_at_once(tmp_path, c
     from tracker.daemon import sending
 
     monkeypatch.setattr(sending, "SENDER_RETRY_SECONDS", 0.005)
-    h = fast(tmp_path, clock)
+    h = fast(tmp_path, clock, security={"max_new_cases_per_sender_per_day": 1000})  # one worker, 120 cases
     for i in range(120):  # three batches
         h.deliver(intake().replace(b"CH-1001-TEST", f"CH-{3000 + i}-TEST".encode()))
     d = Daemon(h.app)

@@ -198,3 +198,15 @@ def test_opening_starts_at_the_first_stage_or_the_immediate_risk_stage(name):
     assert risky.state.stage == start and dict(kinds(risky))["immediate_risk_alert"] == (LEAD,)
     local_due = WorkingCalendar().local(risky.state.stage_due_at)
     assert (local_due.date(), local_due.hour) == (WorkingCalendar().local(NOW).date(), 17)  # the same working day
+
+
+def test_no_letter_goes_to_an_address_outside_the_partner_domains_unless_config_names_it():
+    fenced = Rules(PRESETS["essex"], WorkingCalendar(), DIRECTORY, (SUPPORT,), LEAD,
+                   partner_domains=("council.example.test", "health.example.test"),
+                   configured=frozenset({SUPPORT, LEAD}))
+    state = at_stage("essex", "1")
+    state = CaseState(**{**state.__dict__, "people": state.people + (Person("other_manager", "other", STRANGER),)})
+    t = advance(fenced, state, Reply("resolved", OTHER, "agreed"), NOW)
+    told = dict(kinds(t))
+    assert STRANGER not in told["resolved"] and OTHER in told["resolved"]
+    assert told["resolution_record"] == (SUPPORT,)  # named by config, outside the agencies' domains

@@ -45,7 +45,9 @@ def statuses(h):
         return [(o.recipient, o.status) for o in s.exec(select(OutboxMail).order_by(OutboxMail.id))]
 
 
-def test_two_senders_never_send_the_same_row(harness):
+def test_two_senders_never_send_the_same_row(tmp_path, clock, database_url):
+    harness = Harness(tmp_path, clock, database_url=database_url,
+                      extra={"security": {"max_new_cases_per_sender_per_day": 100}})  # one worker, 20 cases
     queued(harness, 20)
     a, b = Recording(), Recording()
 
@@ -57,6 +59,7 @@ def test_two_senders_never_send_the_same_row(harness):
     asyncio.run(both())
     assert len(a.sent) + len(b.sent) == 40
     assert all(status == "sent" for _, status in statuses(harness))
+    harness.app.engine.dispose()
 
 
 def test_a_claim_is_exclusive(harness):

@@ -19,4 +19,14 @@ class Context:
     def rules(self) -> Rules:
         """What the stage machine reads of the partnership."""
         p = self.partnership
-        return Rules(p.policy, p.calendar, p.directory, tuple(p.business_support), p.safeguarding_lead)
+        return Rules(p.policy, p.calendar, p.directory, tuple(p.business_support), p.safeguarding_lead,
+                     tuple(p.partner_domains), configured_addresses(p))
+
+
+def configured_addresses(p: PartnershipConfig) -> frozenset[str]:
+    """Everyone config.toml names: business support, the safeguarding lead, the directory."""
+    named = {*p.business_support, p.safeguarding_lead, p.address}
+    if p.directory is not None:
+        named |= {c.email for agency in p.directory.agencies for people in agency.people.values() for c in people}
+        named |= {c.email for people in (p.directory.board or {}).values() for c in people}
+    return frozenset(e.lower() for e in named if e)

@@ -52,7 +52,7 @@ def partnership(data: Mapping[str, Any], base: Path) -> PartnershipConfig:
 
 def _security(t: Mapping[str, Any]) -> SecurityConfig:
     only_known(t, "security.", {"trusted_authserv_ids", "require_authentication",
-                                "max_replies_per_address_per_day", "max_attachment_bytes",
+                                "max_replies_per_address_per_day", "max_new_cases_per_sender_per_day", "max_attachment_bytes",
                                 "refused_attachment_types"})
     require = boolean(t, "security.require_authentication", False)
     trusted = tuple(x.lower() for x in texts(t, "security.trusted_authserv_ids"))
@@ -63,6 +63,7 @@ def _security(t: Mapping[str, Any]) -> SecurityConfig:
     return SecurityConfig(
         trusted_authserv_ids=trusted, require_authentication=require,
         max_replies_per_address_per_day=integer(t, "security.max_replies_per_address_per_day", 20, 0, 10_000),
+        max_new_cases_per_sender_per_day=integer(t, "security.max_new_cases_per_sender_per_day", 5, 1, 10_000_000),
         max_attachment_bytes=integer(t, "security.max_attachment_bytes", 10_000_000, 1_000, 100_000_000),
         refused_attachment_types=tuple(x.lower() for x in texts(t, "security.refused_attachment_types"))
         if types is not None else REFUSED_TYPES,

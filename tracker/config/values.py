@@ -95,6 +95,7 @@ class SecurityConfig:
     trusted_authserv_ids: tuple[str, ...] = ()
     require_authentication: bool = False
     max_replies_per_address_per_day: int = 20
+    max_new_cases_per_sender_per_day: int = 5
     max_attachment_bytes: int = 10_000_000
     refused_attachment_types: tuple[str, ...] = ()
 

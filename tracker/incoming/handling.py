@@ -4,7 +4,9 @@ caller has handled every message of its batch (`Openings`): a batch of one is th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, time
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from parser import ParsedMessage
@@ -12,9 +14,9 @@ from tracker.cases.context import Context
 from tracker.cases.events import on_reply
 from tracker.cases.opening import open_cases
 from tracker.cases.post import post
-from tracker.incoming.rules import INTAKE, REASONS
+from tracker.incoming.rules import INTAKE, REASONS, intake_problems
 from tracker.outgoing.letter import Letter
-from tracker.storage.models import Case
+from tracker.storage.models import Case, InboundMessage
 
 PROCESSED, QUARANTINE = "processed", "quarantine"
 
@@ -29,9 +31,27 @@ class Outcome:
 
 @dataclass
 class Openings:
-    """Intakes waiting to open their cases: (their place in the batch, message, inbound id)."""
+    """Intakes waiting to open their cases: (their place in the batch, message, inbound id),
+    and how many cases each sender has opened today (`opened`, see `for_batch`)."""
 
     waiting: list[tuple[int, ParsedMessage, int]] = field(default_factory=list)
+    opened: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def for_batch(cls, session: Session, ctx: Context, senders: set[str]) -> "Openings":
+        """Counted with one query for the batch's intake senders."""
+        if not senders:
+            return cls()
+        i = InboundMessage
+        rows = session.exec(select(i.sender, sa.func.count()).where(
+            i.partnership == ctx.partnership.id, i.sender.in_(senders), i.case_id.is_not(None),
+            i.received_at >= start_of_day(ctx)).group_by(i.sender)).all()
+        return cls(opened=dict(rows))
+
+    def admit(self, ctx: Context, msg: ParsedMessage) -> bool:
+        """Within the sender's new cases for today? Counts it if so."""
+        count = self.opened.get(msg.sender, 0) + sum(1 for _, m, _ in self.waiting if m.sender == msg.sender)
+        return count < ctx.partnership.security.max_new_cases_per_sender_per_day
 
     def open(self, session: Session, ctx: Context) -> dict[int, Outcome]:
         """Open them all at once; each one's outcome by its place in the batch."""
@@ -45,6 +65,8 @@ def handle(session: Session, ctx: Context, msg: ParsedMessage | None, inbound_id
     """Act on one message that went `way`; None for an intake that waits in `openings`."""
     if way in REASONS or msg is None:
         return Outcome(QUARANTINE, f"{way}: {REASONS.get(way, way)}")
+    if way == INTAKE and not openings.admit(ctx, msg):
+        return _flood(session, ctx, msg)
     if way == INTAKE:
         openings.waiting.append((place, msg, inbound_id))
         return None
@@ -54,7 +76,7 @@ def handle(session: Session, ctx: Context, msg: ParsedMessage | None, inbound_id
         _answer(session, ctx, msg, inbound_id, "out_of_scope", {})
         return Outcome(PROCESSED, "about a professional's conduct: sent the whistleblowing / allegations route")
     if way == "errors":
-        _answer(session, ctx, msg, inbound_id, "invalid_intake", {"errors": [e.message for e in msg.errors]})
+        _answer(session, ctx, msg, inbound_id, "invalid_intake", {"errors": intake_problems(ctx, msg)})
         return Outcome(PROCESSED, "intake with errors: sender told what to fix")
     raise ValueError(f"no handling for {way!r}")
 
@@ -76,3 +98,24 @@ def _answer(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int,
               "subject": msg.subject, **extra}
     letter = Letter(kind, msg.sender, values, in_reply_to=msg.message_id, auto="auto-replied")
     post(session, ctx, None, f"in{inbound_id}", [letter], [])
+
+
+def start_of_day(ctx: Context) -> datetime:
+    """Midnight today in the partnership's time zone: new cases are counted from it."""
+    cal = ctx.partnership.calendar
+    return datetime.combine(cal.local(ctx.now).date(), time(0), tzinfo=cal.tz)
+
+
+def _flood(session: Session, ctx: Context, msg: ParsedMessage) -> Outcome:
+    """One address past its new cases for the day: nothing opened; it is told once that day,
+    and business support once, so a flood (or a forged sender) cannot become a mail bomb."""
+    p, day = ctx.partnership, ctx.partnership.calendar.local(ctx.now).date().isoformat()
+    limit = p.security.max_new_cases_per_sender_per_day
+    values = {"partnership": p.name, "address": p.address, "ref": None, "limit": limit, "sender": msg.sender,
+              "business_support": list(p.business_support)}
+    post(session, ctx, None, f"flood{day}", [Letter("too_many_cases", msg.sender, values,
+                                                    in_reply_to=msg.message_id, auto="auto-replied")], [])
+    post(session, ctx, None, f"flood{day}/{msg.sender}",
+         [Letter("flood_alert", to, values) for to in p.business_support], [])
+    return Outcome(QUARANTINE, f"flood: more than {limit} new cases from this sender today; not opened "
+                               "(the sender and business support are told once a day)")

@@ -23,7 +23,7 @@ from mailer.inbox import Inbox, Incoming
 from parser import ParsedMessage, parse_message
 from tracker.cases.context import Context
 from tracker.incoming.handling import PROCESSED, QUARANTINE, Openings, Outcome, handle
-from tracker.incoming.rules import before_reading, triage
+from tracker.incoming.rules import INTAKE, before_reading, triage
 from tracker.storage.db import transaction
 from tracker.storage.models import InboundMessage
 
@@ -137,7 +137,8 @@ def _act(s: Session, ctx: Context, mailbox: str, fresh: list[_Read]) -> dict[int
     table = InboundMessage.__table__
     ids = dict(s.execute(table.insert().returning(table.c.source_key, table.c.id),
                          [_row(ctx, mailbox, r.item, r.sha, r.msg) for r in fresh]).all())
-    openings, outcomes = Openings(), {}
+    openings = Openings.for_batch(s, ctx, {r.msg.sender for r in fresh if r.way == INTAKE and r.msg.sender})
+    outcomes = {}
     for r in fresh:
         outcome = handle(s, ctx, r.msg, ids[r.item.key], r.way, r.place, openings)
         if outcome is not None:

@@ -8,13 +8,12 @@ from typing import Callable
 from parser import ParsedMessage
 from tracker.cases.context import Context
 from tracker.incoming import authres
+from tracker.policy.rules import within
+
 
 def _outside_partners(ctx: Context, msg: ParsedMessage) -> bool:
     domains = ctx.partnership.partner_domains
-    if not domains:
-        return False
-    domain = (msg.sender or "").rpartition("@")[2]
-    return not domain or not any(domain == d or domain.endswith("." + d) for d in domains)
+    return bool(domains) and not within(domains, msg.sender)
 
 
 def _not_authenticated(ctx: Context, msg: ParsedMessage) -> str | None:
@@ -95,4 +94,23 @@ def triage(ctx: Context, msg: ParsedMessage) -> str:
         return "reply"
     if about_conduct(msg):
         return "conduct"
-    return "errors" if msg.errors else INTAKE
+    return "errors" if intake_problems(ctx, msg) else INTAKE
+
+
+# The people an intake names, with the label a worker wrote them under (CONTRACT.md §1).
+NAMED = (("raised_by", "Raised by"), ("raiser_manager", "My manager"), ("other_party", "Disagreement with"),
+         ("other_manager", "Their manager"))
+
+
+def intake_problems(ctx: Context, msg: ParsedMessage) -> list[str]:
+    """What the sender must fix before the intake can open a case: the parser's errors, and
+    any person named at an address outside the partner agencies (the service would send them
+    case content)."""
+    problems = [e.message for e in msg.errors]
+    domains = ctx.partnership.partner_domains
+    for field, label in NAMED if domains and msg.fields else ():
+        who = getattr(msg.fields, field)
+        if who and who.email and not within(domains, who.email):
+            problems.append(f"{label}: {who.email} is not an address of a partner agency, and this service "
+                            f"writes only to partner agencies ({', '.join(domains)}). Give their work address.")
+    return problems

@@ -1,4 +1,5 @@
-"""Who is told, and who may act: read from a case's people and the partnership's rules."""
+"""Who is told, and who may act: read from a case's people and the partnership's rules.
+No letter about a case goes outside the partnership (`Rules.reaches`)."""
 from __future__ import annotations
 
 from tracker.policy.model import Stage
@@ -39,7 +40,7 @@ def audience(kind: str, state: CaseState, rules: Rules, sender: str | None) -> t
         pick = [e for e in everyone if e != sender]
     else:
         pick = _beyond(kind, state, rules, sender)
-    return tuple(dict.fromkeys(pick))
+    return tuple(dict.fromkeys(e for e in pick if rules.reaches(e)))
 
 
 def _beyond(kind: str, state: CaseState, rules: Rules, sender: str | None) -> list[str]:

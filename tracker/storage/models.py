@@ -93,6 +93,7 @@ class InboundMessage(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("mailbox", "source_key"),
         sa.UniqueConstraint("mailbox", "sha256"),
+        sa.Index("ix_inboundmessage_sender_received", "partnership", "sender", "received_at"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     partnership: Optional[str] = Field(default=None, index=True)
