@@ -84,7 +84,8 @@ def test_west_sussex_stage_table():
     p = PRESETS["west-sussex"]
     assert p.stage("2").name == "Level 2: manager to manager"
     assert all(s.assumption for s in p.stages)
-    assert {"iro", "cp_chair"} <= set(p.stage("1").parties)
+    assert {(i.role, i.when) for i in p.involve} == {("iro", "looked_after"), ("cp_chair", "conference")}
+    assert all("Independent Reviewing Officer" in i.why or "Child Protection Chairs" in i.why for i in p.involve)
     assert ("Integrated Front Door (IFD)", "01403 229900") in p.emergency_contacts
     assert ("Immediate danger (Police)", "999") in p.emergency_contacts
 

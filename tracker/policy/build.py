@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from tracker.errors import ConfigError
-from tracker.policy.model import COUNTS_FROM, MAX_WORKING_DAYS, ON_EXPIRY, ROLES, Policy, Stage, Step
+from tracker.policy.model import (COUNTS_FROM, INVOLVE_WHEN, MAX_WORKING_DAYS, ON_EXPIRY, ROLES, STAGE_CLOCKS,
+                                  Involve, Policy, Stage, Step)
 from tracker.policy.presets import PRESET_DATA
 
 
@@ -63,7 +64,7 @@ def _step(d, path: str) -> Step:
 
 
 _STAGE_KEYS = ("key", "name", "parties", "working_days", "steps", "may_request_conference", "on_expiry",
-               "description", "assumption", "in_chain")
+               "description", "assumption", "in_chain", "fallback", "board_referral", "assumption_line")
 
 
 def _parties(d: Mapping, path: str) -> tuple[str, ...]:
@@ -74,6 +75,15 @@ def _parties(d: Mapping, path: str) -> tuple[str, ...]:
         if p not in ROLES:
             raise ConfigError(f"{path}.parties", f"unknown party {p!r}; a party is one of {', '.join(ROLES)}")
     return tuple(parties)
+
+
+def _fallback(d: Mapping, path: str) -> tuple[tuple[str, str], ...]:
+    """{role = stand-in role}: who a side goes to when its agency has nobody for the role."""
+    table = _get(d, "fallback", path, dict, {}, 'a table of role = "stand-in role"')
+    for role, stand_in in table.items():
+        if role not in ROLES or not isinstance(stand_in, str) or stand_in not in ROLES:
+            raise ConfigError(f"{path}.fallback.{role}", f"both must be roles; roles are {', '.join(ROLES)}")
+    return tuple(table.items())
 
 
 def _stage(d, path: str) -> Stage:
@@ -89,7 +99,8 @@ def _stage(d, path: str) -> Stage:
                  tuple(_step(s, f"{path}.steps[{i}]") for i, s in enumerate(steps)),
                  _get(d, "may_request_conference", path, bool, False), on_expiry,
                  _get(d, "description", path, str, ""), _get(d, "assumption", path, str, None) or None,
-                 _get(d, "in_chain", path, bool, True))
+                 _get(d, "in_chain", path, bool, True), _fallback(d, path), _get(d, "board_referral", path, bool, False),
+                 _get(d, "assumption_line", path, str, None) or None)
 
 
 def _contacts(value, path: str) -> tuple[tuple[str, str], ...]:
@@ -118,7 +129,26 @@ def _check_chain(stages: tuple[Stage, ...], path: str):
 
 _SAME_DAY = "Escalate the same working day through safeguarding procedures."
 _POLICY_KEYS = ("name", "title", "stages", "immediate_risk", "immediate_risk_stage", "emergency_contacts",
-                "final_route", "source", "aim_working_days", "notes", "assumptions")
+                "final_route", "source", "aim_working_days", "notes", "assumptions", "involve", "stage_clock",
+                "immediate_risk_assumption")
+
+
+def _involve(d: Mapping, path: str) -> tuple[Involve, ...]:
+    """[[policy.involve]] role, when ("looked_after" | "conference"), why: brought onto a case
+    as a party of every stage."""
+    out = []
+    for i, t in enumerate(_get(d, "involve", path, list, [], "a list of tables with role, when, why")):
+        where = f"{path}.involve[{i}]"
+        if not isinstance(t, Mapping):
+            raise ConfigError(where, "must be a table with role, when and why")
+        _no_unknown(t, ("role", "when", "why"), where)
+        role, when = _get(t, "role", where, str), _get(t, "when", where, str)
+        if role not in ROLES:
+            raise ConfigError(f"{where}.role", f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        if when not in INVOLVE_WHEN:
+            raise ConfigError(f"{where}.when", f"must be one of {', '.join(INVOLVE_WHEN)}; got {when!r}")
+        out.append(Involve(role, when, _get(t, "why", where, str, "")))
+    return tuple(out)
 
 
 def build_policy(d: Mapping, path: str = "policy") -> Policy:
@@ -132,6 +162,9 @@ def build_policy(d: Mapping, path: str = "policy") -> Policy:
     risk_stage = str(_get(d, "immediate_risk_stage", path, (str, int), ""))
     if risk_stage and risk_stage not in {s.key for s in stages}:
         raise ConfigError(f"{path}.immediate_risk_stage", f"names no stage of this policy; got {risk_stage!r}")
+    clock = _get(d, "stage_clock", path, str, "previous_deadline")
+    if clock not in STAGE_CLOCKS:
+        raise ConfigError(f"{path}.stage_clock", f"must be one of {', '.join(STAGE_CLOCKS)}; got {clock!r}")
     notes = _get(d, "assumptions", path, dict, {}, "a table of field = assumption")
     assumptions = [f"{field}: {text}" for field, text in notes.items()]
     assumptions += [f"stage {s.key}: {s.assumption}" for s in stages if s.assumption]
@@ -142,14 +175,16 @@ def build_policy(d: Mapping, path: str = "policy") -> Policy:
                             f"{path}.emergency_contacts"),
                   _get(d, "final_route", path, str, "The last stage's decision is final."),
                   _get(d, "source", path, str, "config.toml"), tuple(assumptions), risk_stage,
-                  _days(d, "aim_working_days", path, None), tuple(_get(d, "notes", path, list, [])))
+                  _days(d, "aim_working_days", path, None), tuple(_get(d, "notes", path, list, [])),
+                  _involve(d, path), clock,
+                  _get(d, "immediate_risk_assumption", path, str, None) if "immediate_risk_stage" in notes else None)
 
 
 PRESETS: Mapping[str, Policy] = MappingProxyType(
     {name: build_policy(data, f"presets.{name}") for name, data in PRESET_DATA.items()})
 
 _OVERRIDABLE = ("title", "immediate_risk", "immediate_risk_stage", "emergency_contacts", "final_route",
-                "aim_working_days", "notes")
+                "aim_working_days", "notes", "involve", "stage_clock")
 
 
 def _with_overrides(data: dict, section: Mapping) -> dict:
@@ -172,7 +207,8 @@ def _with_overrides(data: dict, section: Mapping) -> dict:
         _no_unknown(change, [k for k in _STAGE_KEYS if k != "key"], where)
         stage = {**stages[str(key)], **change}
         if "working_days" in change and "assumption" not in change:
-            stage.pop("assumption", None)
+            stage.pop("assumption", None)  # the partnership has confirmed its number
+            stage.pop("assumption_line", None)
         _stage(stage, where)  # report a bad value under the override's own key
         stages[str(key)] = stage
     data["stages"] = list(stages.values())
@@ -206,15 +242,21 @@ def _policy_data(p: Policy) -> dict:
                "steps": [{"name": t.name, "working_days": t.working_days, "hours": t.hours,
                           "description": t.description, "counts_from": t.counts_from} for t in s.steps],
                "may_request_conference": s.may_request_conference, "on_expiry": s.on_expiry,
-               "description": s.description, "assumption": s.assumption, "in_chain": s.in_chain}
+               "description": s.description, "assumption": s.assumption, "in_chain": s.in_chain,
+               "fallback": dict(s.fallback), "board_referral": s.board_referral,
+               "assumption_line": s.assumption_line}
               for s in p.stages]
     for s in stages:
         s["steps"] = [{k: v for k, v in t.items() if v is not None} for t in s["steps"]]
-        if s["assumption"] is None:
-            del s["assumption"]
+        for key in ("assumption", "assumption_line"):
+            if s[key] is None:
+                del s[key]
     return {"name": p.name, "title": p.title, "stages": stages, "immediate_risk": p.immediate_risk,
             "immediate_risk_stage": p.immediate_risk_stage,
             "emergency_contacts": [list(c) for c in p.emergency_contacts],
             "final_route": p.final_route, "source": p.source, "notes": list(p.notes),
+            "involve": [{"role": i.role, "when": i.when, "why": i.why} for i in p.involve],
+            "stage_clock": p.stage_clock,
+            **({"immediate_risk_assumption": p.immediate_risk_assumption} if p.immediate_risk_assumption else {}),
             "assumptions": dict(a.split(": ", 1) for a in p.assumptions if not a.startswith("stage ")),
             **({"aim_working_days": p.aim_working_days} if p.aim_working_days is not None else {})}

@@ -180,6 +180,29 @@ class WorkingCalendar:
         """Close of business `working_days` working days after day zero; 0 is the same-day rule."""
         return self.close_of(self.add_working_days(self.day_zero(raised), working_days))
 
+    def after(self, due: datetime, working_days: int) -> datetime:
+        """Close of business `working_days` working days after the working day of `due`: the
+        next stage's deadline when the one before ran its full time, so that a timetable
+        chained stage by stage is the policy's cumulative one (due(raised, 5 + 2) ==
+        after(due(raised, 5), 2)), whenever the service noticed the first had run out."""
+        return self.close_of(self.add_working_days(self._aware(due, "a due time").date(), working_days))
+
+    def within_hours(self, dt: datetime) -> bool:
+        """True when dt falls on a working day between opening and close of business."""
+        here = self._aware(dt, "a time")
+        return self.is_working_day(here.date()) and self.opens <= here.time() <= self.closes
+
+    def clock_hours(self, start: datetime, hours: int) -> datetime:
+        """`hours` after `start` (Wolverhampton's "referred in writing within 24 hours"); a
+        time that falls outside working time moves to the close of the next working day
+        (the same day's close when it falls before opening on a working day)."""
+        at = start + timedelta(hours=hours)
+        if self.within_hours(at):
+            return at.astimezone(timezone.utc)
+        here = self._aware(at, "a time")
+        d = here.date() if here.time() < self.opens else here.date() + timedelta(days=1)
+        return self.close_of(self.add_working_days(d, 0))
+
     def working_days_between(self, start: datetime, end: datetime) -> int:
         """Whole working days elapsed from start to end, each ending at its close of business;
         negative if end is before start. A stage of n working days is overdue exactly when

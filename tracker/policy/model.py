@@ -20,7 +20,13 @@ ROLES: tuple[str, ...] = (
     "practitioner", "line_manager", "safeguarding_lead", "senior_manager", "head_of_service",
     "designated_lead", "director", "board_representative", "board_manager", "independent_chair",
     "qa_chair", "board_chair", "risk_management_panel", "iro", "cp_chair")
+BOARD_ROLES: tuple[str, ...] = ("board_manager", "independent_chair", "qa_chair", "board_chair",
+                                 "risk_management_panel")  # the Board's own people ([board]), not an agency's
 ON_EXPIRY = ("escalate", "notify_raiser", "final")
+INVOLVE_WHEN = ("looked_after", "conference")  # what brings someone onto a case throughout
+# When a stage whose predecessor ran out starts its clock: at the time the predecessor was
+# due (its timetable holds whenever the service noticed), or when it really began.
+STAGE_CLOCKS = ("previous_deadline", "stage_start")
 COUNTS_FROM = ("stage_start", "previous_step", "resolution", "decision")
 MAX_WORKING_DAYS = 260  # a year: more is a typo, not a policy
 
@@ -48,6 +54,30 @@ class Stage:
     assumption: str | None = None  # set when the number is not from the seed
     # False: reached only on request and not in the policy's total (Wolverhampton's exceptional)
     in_chain: bool = True
+    # (role, stand-in): a side whose agency has nobody for `role` goes to the stand-in instead
+    # (Wiltshire: the agency's Board representative, else the Board manager)
+    fallback: tuple[tuple[str, str], ...] = ()
+    # reaching this stage is a referral to the Board (the Notification's "Date referred")
+    board_referral: bool = False
+    # one line for mails that state this stage's deadline, when its number is assumed
+    assumption_line: str | None = None
+
+    def agency_roles(self) -> tuple[str, ...]:
+        """The roles each side's agency fills at this stage (the rest are the Board's)."""
+        return tuple(r for r in self.parties if r not in BOARD_ROLES)
+
+    def stand_in(self, role: str) -> str | None:
+        return dict(self.fallback).get(role)
+
+
+@dataclass(frozen=True)
+class Involve:
+    """Someone a policy brings onto a case as a party of every stage, when `when` holds:
+    West Sussex's Independent Reviewing Officer for a looked-after child ("looked_after"),
+    its Child Protection Chairs for a conference dispute ("conference")."""
+    role: str
+    when: str
+    why: str
 
 
 @dataclass(frozen=True)
@@ -63,6 +93,10 @@ class Policy:
     immediate_risk_stage: str = ""  # the stage an immediate-risk escalation starts at; "" = the first
     aim_working_days: int | None = None
     notes: tuple[str, ...] = ()
+    involve: tuple[Involve, ...] = ()
+    stage_clock: str = "previous_deadline"  # one of STAGE_CLOCKS
+    # one line for mails that state an immediate-risk deadline, when the same-day rule is assumed
+    immediate_risk_assumption: str | None = None
 
     def stage(self, key) -> Stage:
         for s in self.stages:
@@ -93,6 +127,9 @@ class Policy:
 
     def start_stage(self, immediate_risk: bool = False) -> Stage:
         return self.stage(self.immediate_risk_stage or self.first().key) if immediate_risk else self.first()
+
+    def involved(self, when: str) -> tuple[Involve, ...]:
+        return tuple(i for i in self.involve if i.when == when)
 
 
 def deadlines(policy: Policy, calendar: WorkingCalendar, raised: datetime,

@@ -16,6 +16,8 @@ Step `counts_from`: "stage_start", "previous_step" (the step listed before it), 
 from __future__ import annotations
 
 _NO_NUMBER = "{seed} gives no number of working days for this stage; {n} is this preset's assumption"
+# The one line a mail stating such a deadline carries (tracker/outgoing/letters.py).
+_SET_BY_US = "this partnership has set {n} working days; the policy gives no number"
 
 WOLVERHAMPTON = {
     "name": "wolverhampton",
@@ -86,7 +88,7 @@ WOLVERHAMPTON = {
                               "and meet within a further 2 working days to achieve a final resolution")}]},
         {"key": "exceptional", "name": "Exceptional circumstances: WSB Independent Chair",
          "parties": ["director", "board_manager", "independent_chair"], "working_days": 5,
-         "in_chain": False, "on_expiry": "final",
+         "in_chain": False, "on_expiry": "final", "board_referral": True,
          "description": ("In exceptional circumstances only, where the matter remains unresolved and the "
                          "concerns of the complaining agency persist. Not part of the protocol's 14 working "
                          "days: its deadline is counted from the end of stage 4."),
@@ -102,6 +104,8 @@ WOLVERHAMPTON = {
 
 _WILTS_SPLIT = ("the seed says pre-escalation to stage 2 together should be no longer than 5 working days "
                 "but does not split them; {n} for this stage (1 + 2 + 2) is this preset's assumption")
+_WILTS_LINE = ("this partnership has set {n} for this stage; the policy gives 5 working days for "
+               "pre-escalation to stage 2 together, without splitting them")
 
 WILTSHIRE = {
     "name": "wiltshire",
@@ -112,6 +116,8 @@ WILTSHIRE = {
         "disagrees they should refer direct to their Wiltshire Safeguarding Children Board nominated "
         "person after consulting quickly with their named Safeguarding Lead or line manager."),
     "immediate_risk_stage": "3",
+    "immediate_risk_assumption": ("the same-day deadline is this partnership's choice; the policy says "
+                                  "'refer direct' without a number of days"),
     "emergency_contacts": [["WSCB Business Support (nominated representative)", "01225 718093"],
                            ["Immediate danger", "999"]],
     "final_route": (
@@ -129,25 +135,25 @@ WILTSHIRE = {
     "stages": [
         {"key": "pre-escalation", "name": "Professional : Professional",
          "parties": ["practitioner", "safeguarding_lead"], "working_days": 1,
-         "assumption": _WILTS_SPLIT.format(n=1),
+         "assumption": _WILTS_SPLIT.format(n=1), "assumption_line": _WILTS_LINE.format(n="1 working day"),
          "description": ("Any worker who feels that a decision is not safe should initially consult their "
                          "safeguarding lead or line manager ... Initial attempts should be taken to resolve "
                          "the problem at the lowest possible level. This would normally be between the "
                          "people who disagree.")},
         {"key": "1", "name": "Manager : Manager", "parties": ["line_manager"], "working_days": 2,
-         "assumption": _WILTS_SPLIT.format(n=2),
+         "assumption": _WILTS_SPLIT.format(n=2), "assumption_line": _WILTS_LINE.format(n="2 working days"),
          "description": ("the concerned worker should contact their manager within their own agency who "
                          "should raise the concerns with the equivalent manager in the other agency")},
         {"key": "2", "name": "Senior Manager : Senior Manager",
          "parties": ["senior_manager", "safeguarding_lead", "head_of_service"], "working_days": 2,
-         "assumption": _WILTS_SPLIT.format(n=2),
+         "assumption": _WILTS_SPLIT.format(n=2), "assumption_line": _WILTS_LINE.format(n="2 working days"),
          "description": ("the managers will report to their respective senior service manager ... or their "
                          "organisations' named safeguarding lead. Where there continues to be a "
                          "disagreement with the outcome of a Child protection Conference this will be "
                          "referred to the Head of Service.")},
         {"key": "3", "name": "Refer via the WSCB",
-         "parties": ["board_representative", "board_manager", "independent_chair"], "working_days": 3,
-         "on_expiry": "final",
+         "parties": ["board_representative", "independent_chair"], "working_days": 3,
+         "fallback": {"board_representative": "board_manager"}, "board_referral": True, "on_expiry": "final",
          "description": ("referred to the nominated WSCB representative for the agency ... If the agency "
                          "does not have a nominated representative the matter must be referred to the "
                          "Safeguarding Board Manager."),
@@ -175,12 +181,12 @@ ESSEX = {
     "assumptions": {"emergency_contacts": "the seed gives no front-door number: add yours in config.toml"},
     "stages": [
         {"key": "1", "name": "Practitioners", "parties": ["practitioner"], "working_days": 3,
-         "assumption": _NO_NUMBER.format(seed=_ESSEX, n=3),
+         "assumption": _NO_NUMBER.format(seed=_ESSEX, n=3), "assumption_line": _SET_BY_US.format(n=3),
          "description": ("Initial attempts should be made to resolve the problem. This should normally be "
                          "between the people who disagree, unless the child is at immediate risk.")},
         {"key": "2", "name": "Line manager / Child Protection advisor",
          "parties": ["line_manager", "safeguarding_lead"], "working_days": 2,
-         "assumption": _NO_NUMBER.format(seed=_ESSEX, n=2),
+         "assumption": _NO_NUMBER.format(seed=_ESSEX, n=2), "assumption_line": _SET_BY_US.format(n=2),
          "description": ("the problem should be referred to the worker's own line manager or Child "
                          "Protection advisor, who will discuss with their opposite number in the other agency"),
          "steps": [{"name": "Outcome to the raiser", "counts_from": "resolution",
@@ -188,18 +194,20 @@ ESSEX = {
         {"key": "3", "name": "'Up the line': Designated Lead for Child Protection",
          "parties": ["designated_lead", "senior_manager"], "working_days": 1,
          "assumption": _NO_NUMBER.format(seed=_ESSEX, n=1) + " (the seed says 'immediately')",
+         "assumption_line": "this partnership has set 1 working day; the policy says 'immediately', without a number",
          "description": ("The Designated Lead for Child Protection will liaise with his/her equivalent lead "
                          "officer immediately on becoming aware of the situation")},
         {"key": "4", "name": "ESCB Quality Assurance Sub Group mediation", "parties": ["qa_chair"],
-         "working_days": 5, "assumption": _NO_NUMBER.format(seed=_ESSEX, n=5),
+         "working_days": 5, "board_referral": True, "assumption": _NO_NUMBER.format(seed=_ESSEX, n=5), "assumption_line": _SET_BY_US.format(n=5), "assumption_line": _SET_BY_US.format(n=5),
          "description": ("the Chair of the ESCB Quality Assurance Sub Group ... to offer mediation as soon as "
                          "possible; may decide to involve the ESCB Independent Chair if necessary")},
         {"key": "5", "name": "ESCB Chair", "parties": ["board_chair", "independent_chair"], "working_days": 5,
-         "assumption": _NO_NUMBER.format(seed=_ESSEX, n=5),
+         "board_referral": True,
+         "assumption": _NO_NUMBER.format(seed=_ESSEX, n=5), "assumption_line": _SET_BY_US.format(n=5),
          "description": "ESCB Chair will discuss with the chair of QA."},
         {"key": "6", "name": "Risk Management Panel", "parties": ["risk_management_panel"],
-         "working_days": 10, "on_expiry": "final",
-         "assumption": _NO_NUMBER.format(seed=_ESSEX, n=10),
+         "working_days": 10, "on_expiry": "final", "board_referral": True,
+         "assumption": _NO_NUMBER.format(seed=_ESSEX, n=10), "assumption_line": _SET_BY_US.format(n=10),
          "description": ("If however the issue for partners remains unresolved, ESCB chair to refer to the "
                          "Risk Management Panel for final decision.")},
     ],
@@ -219,6 +227,15 @@ WEST_SUSSEX = {
     "emergency_contacts": [["Integrated Front Door (IFD)", "01403 229900"],
                            ["Immediate danger (Police)", "999"]],
     "final_route": "The WSSCP decides (assumed: the seed does not say who makes the final decision).",
+    "immediate_risk_assumption": ("the policy leaves the starting level to discretion; this partnership starts "
+                                  "at level 1 with a same-day deadline"),
+    # The seed's own words: who comes onto a case, for all of it, and when.
+    "involve": [
+        {"role": "iro", "when": "looked_after",
+         "why": ("Issues relating to looked after children should be taken up with the Independent Reviewing "
+                 "Officer (IRO), who has a role in overseeing services for looked after children.")},
+        {"role": "cp_chair", "when": "conference",
+         "why": "For Child Protection conferences, make sure you utilise the Child Protection Chairs / Advisor."}],
     "assumptions": {
         "immediate_risk_stage": ("the seed leaves the starting level to discretion; the preset starts at "
                                  "level 1 with a same-day deadline"),
@@ -226,21 +243,24 @@ WEST_SUSSEX = {
     },
     "stages": [
         {"key": "1", "name": "Level 1: practitioner to practitioner",
-         "parties": ["practitioner", "iro", "cp_chair"],
+         "parties": ["practitioner"],
          "working_days": 3, "assumption": _WSX.format(what="This level and its 3 working days are"),
+         "assumption_line": _SET_BY_US.format(n=3),
          "description": ("Disagreements should be resolved at the lowest possible stage. Issues relating to "
                          "looked after children should be taken up with the Independent Reviewing Officer "
                          "(IRO); for Child Protection conferences, utilise the Child Protection Chairs / "
                          "Advisor.")},
         {"key": "2", "name": "Level 2: manager to manager", "parties": ["line_manager"], "working_days": 3,
-         "assumption": _WSX.format(what="Its 3 working days are"),
+         "assumption": _WSX.format(what="Its 3 working days are"), "assumption_line": _SET_BY_US.format(n=3),
          "description": "Contact details for Level 2 escalations (manager to manager)."},
         {"key": "3", "name": "Level 3: senior manager to senior manager",
          "parties": ["senior_manager", "head_of_service", "safeguarding_lead"], "working_days": 5,
-         "assumption": _WSX.format(what="This level and its 5 working days are")},
+         "assumption": _WSX.format(what="This level and its 5 working days are"),
+         "assumption_line": _SET_BY_US.format(n=5)},
         {"key": "4", "name": "Level 4: referral to the WSSCP", "parties": ["board_manager", "independent_chair"],
-         "working_days": 5, "on_expiry": "final",
-         "assumption": _WSX.format(what="This level and its 5 working days are")},
+         "working_days": 5, "on_expiry": "final", "board_referral": True,
+         "assumption": _WSX.format(what="This level and its 5 working days are"),
+         "assumption_line": _SET_BY_US.format(n=5)},
     ],
 }
 
