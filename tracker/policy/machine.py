@@ -2,10 +2,13 @@
 
 `advance(rules, state, event, now)` takes the partnership's rules, a case's state (its
 values and its people) and an event — a reply with its keyword, a deadline passing, a
-reminder falling due, a mail the server refused — and returns a `Transition`: the case's
-new state and the effects (record entries, letters to whom, people brought in). Opening a
-case is the first event (`open_case`). Nothing else decides: ingest and the deadline sweep
-load a case, call this, and write what it returns in one transaction (tracker/cases/).
+reminder falling due, a mail that did not arrive, business support routing or correcting —
+and returns a `Transition`: the case's new state and the effects (record entries, letters
+to whom, people brought in). Opening a case is the first event (`open_case`). Nothing else
+decides: ingest and the deadline sweep load a case, call this, and write what it returns
+in one transaction (tracker/cases/). Who acts at a stage and when it is due are in
+tracker/policy/staffing.py; business support's keywords, mail failures and duplicate
+intakes in tracker/policy/support.py.
 
     >>> from datetime import datetime, timezone
     >>> from tracker.policy.build import PRESETS
@@ -21,17 +24,22 @@ load a case, call this, and write what it returns in one transaction (tracker/ca
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
-from tracker.policy.audience import INTAKE_ROLE_FOR, audience, is_raiser, may_act_at
-from tracker.policy.calendar import WorkingCalendar, spoken
+from tracker.policy import support
+from tracker.policy.audience import is_raiser, may_act_at, tell
+from tracker.policy.calendar import spoken
+from tracker.policy.events import (CONFERENCE_CATEGORY, Correct, DeadlinePassed, DuplicateIntake, Event,
+                                   MailRefused, Opening, ReminderDue, Reply, Route)
 from tracker.policy.model import Stage
 from tracker.policy.rules import Rules
+from tracker.policy.staffing import involved_people, missing_at, next_clock, reminder_time, stage_due, stage_people
 from tracker.policy.state import CaseState, Entry, Person, Tell, Transition, Words
 
 __all__ = ["Rules", "CaseState", "Person", "Entry", "Tell", "Words", "Transition", "Opening", "Reply",
-           "DeadlinePassed", "ReminderDue", "MailRefused", "open_case", "advance", "reminder_time", "WHO_MAY"]
+           "DeadlinePassed", "ReminderDue", "MailRefused", "Route", "Correct", "DuplicateIntake",
+           "CONFERENCE_CATEGORY", "open_case", "advance", "reminder_time", "WHO_MAY"]
 
 # Who may send each keyword (CONTRACT.md §2).
 WHO_MAY = {
@@ -44,73 +52,82 @@ WHO_MAY = {
 }
 
 
-# --- events ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Opening:
-    """An intake that opens a case: the people it names (the raiser defaulting to its sender)."""
-
-    people: tuple[Person, ...]
-    immediate_risk: bool
-    actor: str  # who the record says opened it
-
-
-@dataclass(frozen=True)
-class Reply:
-    command: str | None  # a keyword of CONTRACT.md §2, or None
-    sender: str | None  # the address the message counts as sent by
-    statement: str | None
-
-
-@dataclass(frozen=True)
-class DeadlinePassed:
-    """The stage's due time has come and its on-expiry rule has not run."""
-
-
-@dataclass(frozen=True)
-class ReminderDue:
-    """The reminder time of the stage has come."""
-
-    due: datetime  # when the reminder was due (a late one says so)
-
-
-@dataclass(frozen=True)
-class MailRefused:
-    """The mail server refused, for good, a mail of `kind` to `recipient` about this case."""
-
-    kind: str
-    recipient: str
-
-
-Event = Reply | DeadlinePassed | ReminderDue | MailRefused
-
-
 # --- opening --------------------------------------------------------------------------------
 def open_case(rules: Rules, opening: Opening, now: datetime) -> Transition:
     """The state a new case starts in, and who is told: confirmation to the raiser, notice to
-    the other party, and the immediate-risk alert."""
-    stage = rules.policy.start_stage(opening.immediate_risk)
+    the other party, the immediate-risk alert; where the policy starts an immediate-risk case
+    beyond its first stage (Wiltshire: straight to the Board's nominated person), that
+    stage's people; the people the policy brings in for the whole case (West Sussex's IRO
+    for a looked-after child, its CP chairs for a conference dispute); and business support,
+    asked to route, for anyone nobody is known for."""
+    policy = rules.policy
+    stage = policy.start_stage(opening.immediate_risk)
     due = stage_due(rules, stage, opening.immediate_risk, now)
+    direct = stage.key != policy.first().key
     people = opening.people
-    if stage.key != rules.policy.first().key:
-        people += stage_people(rules, people, stage)
+    people += stage_people(rules, people, stage) if direct else ()
+    whens = tuple(w for w, on in (("looked_after", opening.looked_after), ("conference", opening.conference)) if on)
+    involved, roles, unfound = _involve(rules, people, whens)
+    people += involved
     state = CaseState("open", stage.key, opening.immediate_risk, now, due, reminder_time(rules.calendar, now, due),
-                      people=people)
-    entry = Entry("opened", opening.actor, f"case opened at stage {stage.key} ({stage.name})", stage=stage.key)
+                      referred_to_board_at=now if stage.board_referral else None, people=people)
+    missing = (missing_at(rules, people, stage) if direct else ()) + unfound
+    entries = (Entry("opened", opening.actor, f"case opened at stage {stage.key} ({stage.name})"
+                     + (" (referred direct: immediate risk)" if direct else ""), stage=stage.key),)
+    entries += _routing_entry(stage, missing)
     kinds = ("confirmation", "notice") + (("immediate_risk_alert",) if opening.immediate_risk else ())
-    return Transition("opened", True, state, (entry,), _tell(rules, state, kinds, None, answer="confirmation"),
-                      added=people)
+    tells = tell(rules, state, kinds, None, answer="confirmation")
+    at_stage = tuple(p.email for p in people if p.stage == stage.key)
+    tells += (Tell("escalated", at_stage),) if direct and at_stage else ()
+    tells += (Tell("involved", tuple(p.email for p in involved)),) if involved else ()
+    tells += tell(rules, state, ("route_request",), None) if missing else ()
+    words = Words(reason="immediate_risk" if direct else None, missing=missing, involved=roles)
+    return Transition("opened", True, state, entries, tells, words, added=people, history=direct or bool(involved))
+
+
+def _involve(rules: Rules, people: tuple[Person, ...], whens: tuple[str, ...]
+             ) -> tuple[tuple[Person, ...], tuple[str, ...], tuple[str, ...]]:
+    """(people brought in, their roles, roles nobody is known for) for the policy's `involve`
+    rules that `whens` trigger; a role already on the case is left as it is."""
+    added: tuple[Person, ...] = ()
+    roles: tuple[str, ...] = ()
+    unfound: tuple[str, ...] = ()
+    for rule in (r for r in rules.policy.involve if r.when in whens):
+        if any(p.role == rule.role and p.side == "oversight" for p in people + added):
+            continue
+        found = involved_people(rules, people + added, rule.role)
+        if found:
+            added, roles = added + found, roles + (rule.role,)
+        else:
+            unfound += (rule.role,)
+    return added, roles, unfound
+
+
+def _routing_entry(stage: Stage, missing: tuple[str, ...]) -> tuple[Entry, ...]:
+    if not missing:
+        return ()
+    return (Entry("needs_routing", "service", f"nobody known at stage {stage.key} for: {', '.join(missing)}; "
+                  "business support asked to route it", stage=stage.key),)
 
 
 # --- one event ------------------------------------------------------------------------------
 def advance(rules: Rules, state: CaseState, event: Event, now: datetime) -> Transition:
     """What `event` does to a case in `state` at `now`."""
     if isinstance(event, Reply):
+        if support.from_support(rules, state, event.sender):
+            return support.support_reply(rules, state, event)
         return _reply(rules, state, event, now)
     if isinstance(event, DeadlinePassed):
         return _deadline(rules, state, now)
     if isinstance(event, ReminderDue):
         return _reminder(rules, state, event, now)
-    return _refused_mail(rules, state, event)
+    if isinstance(event, Route):
+        return support.route(rules, state, event, now)
+    if isinstance(event, Correct):
+        return support.correct(rules, state, event, now)
+    if isinstance(event, DuplicateIntake):
+        return support.duplicate(rules, state, event)
+    return support.mail_refused(rules, state, event, now)
 
 
 def _reply(rules: Rules, state: CaseState, reply: Reply, now: datetime) -> Transition:
@@ -121,14 +138,15 @@ def _reply(rules: Rules, state: CaseState, reply: Reply, now: datetime) -> Trans
                                                               about_case=False),) if reply.sender else ())
     if refusal:
         entry = _reply_entry(state, reply, refusal)
-        return Transition(refusal, False, state, (entry,), _tell(rules, state, _REFUSAL_LETTER[refusal],
-                                                                 reply.sender, answer=True), words=words)
+        return Transition(refusal, False, state, (entry,), tell(rules, state, _REFUSAL_LETTER[refusal],
+                                                                reply.sender, answer=True), words=words)
     return _accepted(rules, state, reply, now, words)
 
 
 _REFUSAL_LETTER = {"closed_case_reply": ("closed_case",), "no_keyword": ("no_keyword",),
                    "no_further_stage": ("final_stage",), "not_raiser": ("refused",),
-                   "not_stage_party": ("refused",), "conference_not_at_stage": ("refused",)}
+                   "not_stage_party": ("refused",), "conference_not_at_stage": ("refused",),
+                   "not_support": ("no_keyword",)}
 
 
 def _refusal(rules: Rules, state: CaseState, reply: Reply) -> str | None:
@@ -140,6 +158,8 @@ def _refusal(rules: Rules, state: CaseState, reply: Reply) -> str | None:
         return "closed_case_reply"
     if reply.command is None:
         return "no_keyword"
+    if reply.command not in WHO_MAY:  # ROUTE, CORRECT: business support's own
+        return "not_support"
     rule = WHO_MAY[reply.command]
     if rule == "raiser" and not is_raiser(mine):
         return "not_raiser"
@@ -147,14 +167,22 @@ def _refusal(rules: Rules, state: CaseState, reply: Reply) -> str | None:
         return "not_stage_party"
     if reply.command == "escalate" and rules.policy.next_stage(state.stage) is None:
         return "no_further_stage"
-    if reply.command == "conference_requested" and not rules.policy.stage(state.stage).may_request_conference:
+    if reply.command == "conference_requested" and not _conference_allowed(rules, state):
         return "conference_not_at_stage"
     return None
+
+
+def _conference_allowed(rules: Rules, state: CaseState) -> bool:
+    """At a stage whose policy allows it, or anywhere under a policy that brings people in for
+    conference matters (West Sussex: the CP chairs)."""
+    return rules.policy.stage(state.stage).may_request_conference or bool(rules.policy.involved("conference"))
 
 
 def _reply_entry(state: CaseState, reply: Reply, outcome: str, allowed: bool = False) -> Entry:
     cmd = (reply.command or "no keyword").replace("_", " ")
     summary = f"{cmd} from {reply.sender}" + ("" if allowed else f": not accepted ({outcome.replace('_', ' ')})")
+    if reply.kept:
+        summary += f"; attachment kept, not opened: {', '.join(reply.kept)}"
     return Entry(outcome if allowed else "refused", reply.sender or "", summary, reply.statement, stage=state.stage)
 
 
@@ -164,135 +192,88 @@ def _accepted(rules: Rules, state: CaseState, reply: Reply, now: datetime, words
                "resolved": "resolved", "escalate": "escalated", "withdraw": "withdrawn",
                "conference_requested": "conference_requested", "update": "update"}[command]
     entry = _reply_entry(state, reply, outcome, allowed=True)
-    new = _flagged(state, reply.statement)
+    new = support.flagged(state, reply.statement)
     if command == "escalate":
         moved = _escalate(rules, new, rules.policy.next_stage(state.stage), now, replace(words, reason="reply"))
         return replace(moved, outcome=outcome, entries=(entry,) + moved.entries)
     if command == "acknowledged" and not state.acknowledged_at:
         new = replace(new, acknowledged_at=now)
     if command in ("resolved", "withdraw"):
-        new = replace(new, status="resolved" if command == "resolved" else "withdrawn", closed_at=now,
+        new = replace(new, status="resolved" if command == "resolved" else "withdrawn", closed_at=now, remind_at=None,
                       outcome=reply.statement if command == "resolved" else new.outcome)
     kinds = {"acknowledged": () if state.acknowledged_at else ("acknowledged",),
              "resolved": ("resolved", "resolution_record"), "withdraw": ("withdrawn",),
              "conference_requested": ("conference_requested",), "update": ("update",)}[command]
-    return Transition(outcome, True, new, (entry,), _tell(rules, new, kinds, reply.sender, answer=True), words=words)
+    t = Transition(outcome, True, new, (entry,), tell(rules, new, kinds, reply.sender, answer=True), words=words,
+                   calendar="cancel" if command in ("resolved", "withdraw") else None)
+    return _with_conference_people(rules, t) if command == "conference_requested" else t
 
 
-def _flagged(state: CaseState, statement: str | None) -> CaseState:
-    """Policy gaps and debrief requests, for the Board: flags only, the words stay in the record."""
-    text = (statement or "").lower()
-    return replace(state, policy_gap_flagged=state.policy_gap_flagged or "policy gap" in text,
-                   debrief_requested=state.debrief_requested or "debrief" in text)
+def _with_conference_people(rules: Rules, t: Transition) -> Transition:
+    """A conference requested brings in the people the policy names for conference matters."""
+    involved, roles, unfound = _involve(rules, t.state.people, ("conference",))
+    if not involved and not unfound:
+        return t
+    state = replace(t.state, people=t.state.people + involved)
+    tells = t.tell + ((Tell("involved", tuple(p.email for p in involved)),) if involved else ())
+    tells += tell(rules, state, ("route_request",), None) if unfound else ()
+    stage = rules.policy.stage(state.stage)
+    return replace(t, state=state, tell=tells, entries=t.entries + _routing_entry(stage, unfound), added=involved,
+                   words=replace(t.words, involved=roles, missing=unfound), history=True)
 
 
 # --- time -----------------------------------------------------------------------------------
 def _deadline(rules: Rules, state: CaseState, now: datetime) -> Transition:
     """The stage ran out unresolved: its on-expiry rule, once."""
+    if state.clock_stopped_at is not None:  # nobody on one side has the notice: the clock stands still
+        return Transition("clock_stopped", False, state)
     policy, due = rules.policy, state.stage_due_at
     stage, nxt = policy.stage(state.stage), policy.next_stage(state.stage)
-    handled = replace(state, expiry_handled_at=now)
+    handled = replace(state, expiry_handled_at=now, remind_at=None)
     entry = Entry("deadline_passed", "service", f"stage {stage.key} ({stage.name}) ran out unresolved at "
                   f"{spoken(rules.calendar, due)}", stage=stage.key)
-    words = Words(late_since=due, next_stage_name=nxt.name if nxt else None, reason="deadline")
+    words = Words(late_since=due, late_what="deadline", next_stage_name=nxt.name if nxt else None, reason="deadline")
     if stage.on_expiry == "escalate" and nxt is not None:
         moved = _escalate(rules, handled, nxt, now, words)
         return replace(moved, outcome="deadline_passed", entries=(entry,) + moved.entries)
     kinds = ("may_escalate",) if stage.on_expiry == "notify_raiser" and nxt is not None else \
         ("final_route", "final_route_feedback")
-    return Transition("deadline_passed", True, handled, (entry,), _tell(rules, handled, kinds, None), words=words)
+    return Transition("deadline_passed", True, handled, (entry,), tell(rules, handled, kinds, None), words=words)
 
 
 def _reminder(rules: Rules, state: CaseState, event: ReminderDue, now: datetime) -> Transition:
-    """A working day before the stage is due, the people who must act are reminded; a
-    reminder that comes due after the stage's own time says nothing (the expiry rule speaks)."""
+    """A working day before the stage is due, the people who must act are reminded; one that
+    comes due after the stage's own time is not sent (the expiry rule speaks), and the record
+    says so. A reminder missed while the service was down goes once, saying it is late."""
     done = replace(state, remind_at=None)
+    if state.clock_stopped_at is not None:
+        return Transition("clock_stopped", False, state)
     if now >= state.stage_due_at:
-        return Transition("reminder_too_late", False, done)
+        entry = Entry("reminder_not_sent", "service", f"reminder due {spoken(rules.calendar, event.due)} not sent: "
+                      f"stage {state.stage}'s time ran out at {spoken(rules.calendar, state.stage_due_at)}",
+                      stage=state.stage)
+        return Transition("reminder_too_late", False, done, (entry,))
     entry = Entry("reminder", "service", f"reminder: stage {state.stage} due "
                   f"{spoken(rules.calendar, state.stage_due_at)}", stage=state.stage)
-    return Transition("reminder", True, done, (entry,), _tell(rules, done, ("reminder",), None),
-                      words=Words(late_since=event.due))
-
-
-def _refused_mail(rules: Rules, state: CaseState | None, event: MailRefused) -> Transition:
-    """Recorded on the case and business support told; never about a failed notice of a
-    failure, which could loop."""
-    if event.kind == "delivery_failed" or state is None:
-        tell = () if event.kind == "delivery_failed" else (Tell("delivery_failed", rules.business_support),)
-        return Transition("delivery_failed", True, state, (), tell)
-    entry = Entry("delivery_failed", "service", f"{event.kind} to {event.recipient} refused by the mail server",
-                  stage=state.stage)
-    return Transition("delivery_failed", True, state, (entry,), (Tell("delivery_failed", rules.business_support),))
+    return Transition("reminder", True, done, (entry,), tell(rules, done, ("reminder",), None),
+                      words=Words(late_since=event.due, late_what="reminder"))
 
 
 # --- stages ---------------------------------------------------------------------------------
 def _escalate(rules: Rules, state: CaseState, stage: Stage, now: datetime, words: Words) -> Transition:
-    """Move to `stage`: its clock starts, its people come onto the case and get the notice
-    with the history so far, the raiser is told; if nobody is known for it, business support
-    is asked to route it."""
-    due = stage_due(rules, stage, state.immediate_risk, now)
+    """Move to `stage`: its clock starts (staffing.next_clock), its people come onto the case
+    and get the notice with the history so far, the raiser is told who was told; business
+    support is asked to route it for each side nobody is known for."""
+    start, due = next_clock(rules, state, stage, now, words.reason)
     added = stage_people(rules, state.people, stage)
-    moved = replace(state, stage=stage.key, stage_started_at=now, stage_due_at=due,
-                    remind_at=reminder_time(rules.calendar, now, due), acknowledged_at=None,
-                    expiry_handled_at=None, people=state.people + added)
-    kinds, entries = ("escalated", "escalation_feedback"), ()
-    if not audience("escalated", moved, rules, None):
-        kinds += ("route_request",)
-        entries = (Entry("needs_routing", "service", f"nobody known for stage {stage.key}: business support "
-                         "asked to route it", stage=stage.key),)
-    return Transition("escalated", True, moved, entries, _tell(rules, moved, kinds, None), words=words,
-                      added=added, history=True)
-
-
-def stage_due(rules: Rules, stage: Stage, immediate_risk: bool, start: datetime) -> datetime:
-    """When a stage starting at `start` is due: the same working day under immediate risk."""
-    return rules.calendar.due(start, 0 if immediate_risk else stage.working_days)
-
-
-def reminder_time(calendar: WorkingCalendar, start: datetime, due: datetime) -> datetime | None:
-    """One working day before `due` (the close of the previous working day), if after `start`."""
-    local_due = calendar.local(due).date()
-    at = calendar.close_of(calendar.previous_working_day(local_due))
-    return at if at > start else None
-
-
-def stage_people(rules: Rules, people: tuple[Person, ...], stage: Stage) -> tuple[Person, ...]:
-    """The people who act at `stage` and are not yet on the case at it: managers named in the
-    intake first, then the agency directory for each side's agency, then the Board's people."""
-    present = {x.email for x in people if x.stage == stage.key}
-    sides = {x.side: x.email for x in people if x.role in ("raiser", "other_party")}
-    new: list[Person] = []
-
-    def add(person: Person) -> None:
-        if person.email not in present:
-            present.add(person.email)
-            new.append(replace(person, stage=stage.key))
-
-    directory = rules.directory
-    for role in stage.parties:
-        named = [x for x in people if x.stage is None and x.role in INTAKE_ROLE_FOR.get(role, ())]
-        for who in named:
-            add(who)
-        covered = {who.side for who in named}
-        for side, email in sides.items():
-            if side in covered or role == "practitioner" or directory is None:
-                continue
-            agency = directory.agency_of(email)
-            for c in (agency.people.get(role, ()) if agency else ()):
-                add(Person(role, side, c.email, None, c.name, c.title, agency.name))
-        for c in (directory.board or {}).get(role, ()) if directory else ():
-            add(Person(role, "board", c.email, None, c.name, c.title, "Board"))
-    return tuple(new)
-
-
-def _tell(rules: Rules, state: CaseState, kinds: tuple[str, ...], sender: str | None,
-          answer: str | bool = False) -> tuple[Tell, ...]:
-    """One Tell per kind that has someone to go to. `answer`: the kinds threaded to the
-    message that caused them (True: all of them)."""
-    out = []
-    for kind in kinds:
-        to = audience(kind, state, rules, sender)
-        if to:
-            out.append(Tell(kind, to, answer=answer is True or answer == kind))
-    return tuple(out)
+    moved = replace(state, stage=stage.key, stage_started_at=start, stage_due_at=due,
+                    remind_at=reminder_time(rules.calendar, max(start, now), due), acknowledged_at=None,
+                    expiry_handled_at=None, clock_stopped_at=None, clock_stopped_for=None,
+                    referred_to_board_at=state.referred_to_board_at or (now if stage.board_referral else None),
+                    people=state.people + added)
+    missing = missing_at(rules, moved.people, stage)
+    kinds = ("escalated", "escalation_feedback") + (("route_request",) if missing else ())
+    entry = (Entry("escalated_to", "service", f"moved to stage {stage.key} ({stage.name})", stage=stage.key),)
+    return Transition("escalated", True, moved, entry + _routing_entry(stage, missing),
+                      tell(rules, moved, kinds, None), words=replace(words, missing=missing),
+                      added=added, history=True, calendar="cancel")
