@@ -18,6 +18,7 @@ LABEL_NAMES = {
     "other_party": "Disagreement with", "other_manager": "Their manager",
     "decision_disputed": "Decision disputed", "decision_date": "Date of decision",
     "reasons": "Reasons", "outcome_sought": "Outcome sought", "discussions": "Discussions so far",
+    "looked_after": "Looked after",
 }
 EXAMPLES = {
     "case_reference": "LCS-123456 (your agency's anonymised reference, never a name)",
@@ -61,6 +62,7 @@ def build_fields(values: dict[str, list[str]], env: Envelope) -> tuple[IntakeFie
         reasons=_required_text(text, "reasons", errors),
         outcome_sought=_required_text(text, "outcome_sought", errors),
         discussions=text.get("discussions") or None,
+        looked_after=_looked_after(text.get("looked_after"), errors),
     )
     return fields, errors, _warnings(fields)
 
@@ -103,6 +105,19 @@ def _risk(value: str | None, errors: list[Issue]) -> bool | None:
         errors.append(Issue("immediate_risk", f"We could not read '{value[:60]}' as yes or no. Write "
                                               "'Immediate risk: yes' or 'Immediate risk: no'."))
         return None
+    return match.group(1).lower() in ("yes", "y", "true")
+
+
+def _looked_after(value: str | None, errors: list[Issue]) -> bool:
+    """Optional, default no; a value that is neither is an error, not a guess: a looked-after
+    child read as "no" would leave the IRO out."""
+    if not value:
+        return False
+    match = _YES_RE.match(value)
+    if not match:
+        errors.append(Issue("looked_after", f"We could not read '{value[:60]}' as yes or no. Write "
+                                            "'Looked after: yes' or 'Looked after: no'."))
+        return False
     return match.group(1).lower() in ("yes", "y", "true")
 
 

@@ -25,6 +25,7 @@ LABELS: dict[str, tuple[str, ...]] = {
     "reasons": ("reasons and evidence", "reasons"),
     "outcome_sought": ("outcome sought",),
     "discussions": ("discussions so far", "record of discussions"),
+    "looked_after": ("looked after", "looked-after child", "child looked after"),
 }
 REQUIRED = ("case_reference", "immediate_risk", "category", "raised_by", "other_party",
             "decision_disputed", "decision_date", "reasons", "outcome_sought")

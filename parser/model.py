@@ -74,6 +74,7 @@ class IntakeFields:
     reasons: str | None = None
     outcome_sought: str | None = None
     discussions: str | None = None
+    looked_after: bool = False  # the child is looked after by the local authority
 
     def to_contract(self) -> dict:
         def person(p: Person | None, short: bool = False) -> dict | None:
@@ -93,6 +94,7 @@ class IntakeFields:
             "reasons": self.reasons,
             "outcome_sought": self.outcome_sought,
             "discussions": self.discussions,
+            "looked_after": self.looked_after,
         }
 
 

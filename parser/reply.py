@@ -19,7 +19,8 @@ MAX_REPLY_CHARS = 20_000  # the new text sits at the top; the thread below is ne
 
 _REPLY_PARSER = EmailReplyParser(languages=["en"])
 KEYWORD_RE = re.compile(
-    r"^[*_\s]*(not\s+resolved|not\s+agreed|conference\s+requested|acknowledged|resolved|escalate|update|withdraw)"
+    r"^[*_\s]*(not\s+resolved|not\s+agreed|conference\s+requested|acknowledged|resolved|escalate|update|withdraw"
+    r"|route|correct)"
     r"[*_]*(?=$|[\s:\-–—,.!;])[*_]*\s*[:\-–—,.!;]?[*_]*\s*(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
@@ -28,6 +29,7 @@ _COMMANDS = {
     "not resolved": "escalate", "not agreed": "escalate", "escalate": "escalate",
     "conference requested": "conference_requested", "acknowledged": "acknowledged",
     "resolved": "resolved", "update": "update", "withdraw": "withdraw",
+    "route": "route", "correct": "correct",  # business support's (CONTRACT.md §2)
 }
 
 
@@ -65,5 +67,8 @@ def read_command(text: str) -> tuple[str | None, str | None]:
     if not match:
         return None, None
     command = _COMMANDS[" ".join(match.group(1).lower().split())]
+    if command == "route":  # one person a line: the lines are kept as written
+        rest = [match.group(2).strip()] + lines[first + 1 :]
+        return command, "\n".join(line.strip() for line in rest if line.strip()) or None
     statement = join_paragraphs([match.group(2).strip()] + lines[first + 1 :])
     return command, statement

@@ -224,10 +224,10 @@ def test_csv_has_the_notification_columns_with_a_bom(seeded):
     data = resolution_csv(digest_of(seeded).records)
     assert data.startswith("\ufeff".encode()) and b"\r\n" in data
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert tuple(rows[0]) == COLUMNS and len(COLUMNS) == 11
+    assert tuple(rows[0]) == COLUMNS and len(COLUMNS) == 13
     assert rows[2] == ["ESC-2026-0004", "2026-11-18", "2026-11-26", "2 (Line / Team Managers)",
-                       "Example Health; Example Council", "roles and responsibilities", "4 entries; 2 replies",
-                       "resolved", "6", "7", "2026-11-27"]
+                       "Example Health; Example Council", "", "x decision", "roles and responsibilities",
+                       "2026-11-18, at intake: x discussions", "resolved: x outcome", "6", "7", "2026-11-27"]
 
 
 def test_csv_cells_are_never_formulas(harness):
@@ -264,14 +264,19 @@ def mail_text(raw: bytes) -> str:
 
 
 def test_no_personal_data_in_text_html_csv_or_the_mail(harness):
+    """The client is in none of them (its reference, the reasons, the outcome sought). The
+    Notification's own fields (professionals by name and agency, the issue, the record of
+    discussions, the outcome) are in the CSV, as the form asks, and nowhere else."""
     with transaction(harness.app.engine) as s:
         for n, status in enumerate(("open", "resolved", "withdrawn"), start=1):
             case = seed(s, n, T(2026, 11, 24, 10), status=status, text="ZQMARK",
                         closed=None if status == "open" else T(2026, 11, 26, 10), risk=True, gap=True)
-            s.add(Party(case_id=case.id, role="raiser", name="Ada ZQMARK", title="ZQMARK lead",
-                        agency="Example Council", email="ada.zqmark@council.example.test"))
-            record.append(s, case, at=T(2026, 11, 25), kind="update", actor="ada.zqmark@council.example.test",
-                          summary="update from ada.zqmark@council.example.test", statement="ZQMARK said")
+            case.decision_disputed, case.discussions = "ZQFORM decision", "ZQFORM discussions"
+            case.outcome = "ZQFORM outcome" if status == "resolved" else None
+            s.add(Party(case_id=case.id, role="raiser", name="Ada ZQFORM", title="ZQMARK lead",
+                        agency="Example Council", email="ada.zqform@council.example.test"))
+            record.append(s, case, at=T(2026, 11, 25), kind="update", actor="ada.zqform@council.example.test",
+                          summary="update from ada.zqform@council.example.test", statement="ZQFORM said")
     h = harness
     h.clock.now = T(2026, 11, 30, 9)
     with transaction(h.app.engine) as s:
@@ -279,10 +284,21 @@ def test_no_personal_data_in_text_html_csv_or_the_mail(harness):
     d = digest_of(h)
     raw = [outbox.bytes_of(h.app.composer, o)
            for o in Session(h.app.engine).exec(select(OutboxMail).where(OutboxMail.kind == "digest"))]
-    outputs = [render_text(d), render_html(d, h.app.composer), resolution_csv(d.records).decode("utf-8-sig"),
-               *map(mail_text, raw)]
-    assert len(raw) == 1 and all("ESC-2026-0002" in o for o in outputs)
-    assert not [o for o in outputs if "zqmark" in o.lower()]
+    csv_text = resolution_csv(d.records).decode("utf-8-sig")
+    bodies = [render_text(d), render_html(d, h.app.composer), *map(mail_body, raw)]
+    assert len(raw) == 1 and all("ESC-2026-0002" in o for o in bodies + [csv_text])
+    assert not [o for o in bodies + [csv_text] + list(map(mail_text, raw)) if "zqmark" in o.lower()]
+    assert not [o for o in bodies if "zqform" in o.lower()]
+    for words in ("Ada ZQFORM (Example Council)", "ZQFORM decision", "at intake: ZQFORM discussions",
+                  "Ada ZQFORM: ZQFORM said", "resolved: ZQFORM outcome"):
+        assert words in csv_text, words
+
+
+def mail_body(raw: bytes) -> str:
+    """A mail's headers and words, without its attachments."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    body = msg.get_body(("plain",)).get_content() + msg.get_body(("html",)).get_content()
+    return "\n".join([str(msg[h]) for h in ("Subject", "To", "From")] + [body])
 
 
 # -- sending: through the service ---------------------------------------------------------------
@@ -318,13 +334,17 @@ def test_the_service_writes_what_the_digest_reads_and_mails_it_once(harness):
     [attachment] = list(msg.iter_attachments())
     rows = list(csv.reader(io.StringIO(attachment.get_payload(decode=True).decode("utf-8-sig"))))
     assert rows[1][:4] == ["ESC-2026-0001", "2026-11-23", "2026-11-25", "1 (Practitioners)"]
-    assert rows[1][4:] == ["Example Council; Example Health", "threshold / level of need", "9 entries; 1 reply",
-                           "resolved", "2", "5", ""]
+    assert rows[1][4:] == ["Example Council; Example Health",  # the form's fields, each person once
+                           "Casey Tester (Example Council); Morgan Tester; Drew Sample (Example Health); Riley Sample",
+                           "Referral for an early help assessment declined.", "threshold / level of need", "",
+                           "resolved: assessment booked.", "2", "5", ""]
     d = digest_of(h)
     assert (d.opened, d.resolved, d.quarantined_outside) == (2, 1, 1)
-    whole = msg.as_string()
+    body = mail_body(msg.as_bytes())
     for personal in ("Casey", "Drew Sample", WORKER, "CH-1001", "early help", "missed health", "assessment booked"):
-        assert personal not in whole
+        assert personal not in body  # the digest itself: references, agencies, categories, stages, dates
+    for client in ("CH-1001", "missed health"):
+        assert client not in mail_text(msg.as_bytes())  # the client: by the agencies' reference only, never in the CSV
 
 
 def test_after_downtime_only_the_latest_week_goes_once_and_says_late(harness):

@@ -57,8 +57,9 @@ def test_deadline_passing_escalates_to_the_managers_and_tells_the_raiser(harness
     harness.run()
     c = case(harness)
     assert c.stage == "2"
-    # escalated after close on Monday: day zero is Tuesday 1 Dec, + 2 WD = Thursday 3 Dec 17:00
-    assert c.stage_due_at.isoformat() == "2026-12-03T17:00:00+00:00"
+    # stage 1 ran its 5 WD to Monday 30 Nov; stage 2's 2 WD follow on from that day: Wednesday
+    # 2 Dec 17:00, the 7 WD the policy's cumulative table gives (and the confirmation listed)
+    assert c.stage_due_at.isoformat() == "2026-12-02T17:00:00+00:00"
     mails = new_mail(harness, n)
     assert ("escalated", MANAGER) in mails and ("escalated", OTHER_MANAGER) in mails
     assert ("escalation_feedback", WORKER) in mails
@@ -79,7 +80,7 @@ def test_nobody_known_for_stage_three_asks_business_support_to_route_it(harness)
     at(harness, 2026, 11, 30, 17, 0)
     harness.run()
     n = count(harness)
-    at(harness, 2026, 12, 3, 17, 0)
+    at(harness, 2026, 12, 2, 17, 0)
     harness.run()
     assert case(harness).stage == "3"
     assert ("route_request", "business@partnership.example.test") in new_mail(harness, n)
@@ -99,7 +100,7 @@ def test_the_directory_names_stage_three_people(tmp_path, clock):
     at(h, 2026, 11, 30, 17, 0)
     h.run()
     n = count(h)
-    at(h, 2026, 12, 3, 17, 0)
+    at(h, 2026, 12, 2, 17, 0)
     h.run()
     mails = new_mail(h, n)
     assert ("escalated", "senior@council.example.test") in mails
@@ -113,7 +114,8 @@ def test_after_downtime_each_missed_notice_goes_once_marked_late(harness):
     harness.run()
     harness.run()
     c = case(harness)
-    assert c.stage == "2"  # one stage per deadline: stage 2's time runs from now
+    assert c.stage == "2"  # stage 2 keeps the time the policy gave it: due today, not two days on
+    assert c.stage_due_at.isoformat() == "2026-12-02T17:00:00+00:00"
     with Session(harness.app.engine) as s:
         escalated = s.exec(select(OutboxMail).where(OutboxMail.kind == "escalated")).all()
     assert len(escalated) == 2 and all(b"This notice is late" in m.raw for m in escalated)

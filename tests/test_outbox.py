@@ -97,8 +97,10 @@ def test_permanent_failure_is_recorded_and_business_support_told(harness):
         rows = s.exec(select(OutboxMail).order_by(OutboxMail.id)).all()
         events = [e.kind for e in s.exec(select(Event))]
     assert rows[1].status == "failed" and "550" in rows[1].last_error
-    assert rows[-1].kind == "delivery_failed" and rows[-1].recipient == "business@partnership.example.test"
-    assert "delivery_failed" in events
+    told = {(r.kind, r.recipient) for r in rows[2:]}
+    assert ("delivery_failed", "business@partnership.example.test") in told
+    assert ("delivery_failed_feedback", "casey.tester@council.example.test") in told  # the raiser, in plain words
+    assert "delivery_failed" in events and "clock_stopped" in events  # nobody on the other side has the notice
 
 
 def test_each_partnership_sends_only_its_own_mail(harness):

@@ -229,9 +229,13 @@ def _what_happened(h) -> dict:
 def test_a_batch_of_mail_opens_the_same_cases_as_one_message_at_a_time(tmp_path, clock, database_url, request):
     """Cases are opened together at the end of a batch (a few statements for all of them):
     the cases, people, record, mail and inbound rows must be those of one message at a time."""
-    mixed = [intake(), intake(risk="yes"), intake().replace(b"Date of decision: 20/11/2026\n", b""),
+    def ref(raw: bytes, n: int) -> bytes:  # one escalation, one case: each a client of its own
+        return raw.replace(b"CH-1001-TEST", f"CH-100{n}-TEST".encode())
+
+    mixed = [intake(), ref(intake(risk="yes"), 2), intake().replace(b"Date of decision: 20/11/2026\n", b""),
              mail("Stranger <someone@elsewhere.example.test>", "Escalation", "Case reference: X"),
-             intake(sender=f"Morgan Tester <{MANAGER}>"), intake(risk="yes", sender=f"Drew Sample <{OTHER}>")]
+             ref(intake(sender=f"Morgan Tester <{MANAGER}>"), 3), ref(intake(risk="yes", sender=f"Drew Sample <{OTHER}>"), 4),
+             ref(intake(sender=f"Morgan Tester <{MANAGER}>"), 3)]  # the same escalation again: opens nothing
     extra = {"board": {"board_manager": "Bo Manager <board.manager@partnership.example.test>"}}
     second_url = (f"sqlite:///{tmp_path / 'one.db'}" if database_url.startswith("sqlite")
                   else request.getfixturevalue("postgres").new_database("one_at_a_time"))
@@ -248,7 +252,7 @@ def test_a_batch_of_mail_opens_the_same_cases_as_one_message_at_a_time(tmp_path,
     assert ("ESC-2026-0002", "board_manager", "board", "board.manager@partnership.example.test", "Bo Manager", None,
             "Board", "3") in batch["parties"]
     assert [d for _, d, *_ in batch["inbound"]] == ["processed", "processed", "processed", "quarantine", "processed",
-                                                    "processed"]
+                                                    "processed", "processed"]
     assert all(batch["verified"]) and len(batch["verified"]) == 4
     assert batch == single
     for h in (together, apart):

@@ -10,14 +10,14 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from parser import IntakeFields, ParsedMessage
-from tracker.cases import record
+from tracker.cases import calendar, record
 from tracker.cases.context import Context
 from tracker.cases.effects import entries, letters_for
 from tracker.cases.state import party_rows
 from tracker.cases.post import outgoing, queued
-from tracker.outgoing.letters import deadline_rows
+from tracker.outgoing.letters import when
 from tracker.outgoing.outbox import insert_pending, pending_row
-from tracker.policy.machine import Opening, open_case
+from tracker.policy.machine import CONFERENCE_CATEGORY, Opening, open_case
 from tracker.policy.state import DECIDED, Person, Transition
 from tracker.storage.models import Case, Party, RefCounter
 
@@ -52,22 +52,33 @@ def open_cases(session: Session, ctx: Context, intakes: list[tuple[ParsedMessage
     session.execute(sa.insert(Party.__table__), [row for case, t in zip(opened, moves)
                                                  for row in party_rows(case.id, t.added)])
     keyed = [outgoing(session, ctx, case, "opened", letters_for(ctx, case, t, msg.message_id, extra={
-        "deadlines": deadline_rows(p, case), "warnings": [w.message for w in msg.warnings]}))
+        "warnings": [w.message for w in msg.warnings]}, history=_history(ctx, t)))
         for case, t, (msg, _) in zip(opened, moves, intakes)]
     rows = insert_pending(session, [pending_row(p, letter, key, case.id, case.ref, [case.thread_id], ctx.now)
                                     for case, mine in zip(opened, keyed) for letter, key in mine])
     logs = []
     for case, t, (_, inbound_id), mine in zip(opened, moves, intakes, keyed):
         record.begin(session, case)
+        calendar.remember(session, case, mine, [rows.get(key) for _, key in mine], fresh=True)
         logs.append((case, entries(ctx.now, t, inbound_id) + queued(ctx, mine, [rows.get(key) for _, key in mine])))
     record.append_each(session, logs)
     return opened
 
 
 def opening_of(msg: ParsedMessage) -> Opening:
-    """The intake as the stage machine sees it: the people it names and its risk."""
+    """The intake as the stage machine sees it: the people it names, its risk, and what
+    brings others onto the case (a looked-after child, a conference dispute)."""
     f: IntakeFields = msg.fields
-    return Opening(intake_people(f, msg.sender), bool(f.immediate_risk), f.raised_by.email or msg.sender)
+    return Opening(intake_people(f, msg.sender), bool(f.immediate_risk), f.raised_by.email or msg.sender,
+                   looked_after=bool(f.looked_after), conference=f.category == CONFERENCE_CATEGORY)
+
+
+def _history(ctx: Context, t: Transition) -> list[dict] | None:
+    """The case so far for letters that carry it (people brought in at opening): its opening."""
+    if not t.history:
+        return None
+    return [{"at": when(ctx.partnership, ctx.now), "summary": e.summary, "statement": e.statement}
+            for e in t.entries]
 
 
 def intake_people(f: IntakeFields, sender: str | None) -> tuple[Person, ...]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from tracker.cases import record
+from tracker.cases import calendar, record
 from tracker.cases.context import Context
 from tracker.outgoing import documents, ics
 from tracker.outgoing.letter import Letter
@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 # Answers to a person's own mail: the kinds a stranger or a loop could make us send.
 ANSWER_KINDS = ("invalid_intake", "not_a_party", "out_of_scope", "refused", "closed_case", "no_keyword",
-                "final_stage", "too_many_cases")
+                "final_stage", "too_many_cases", "not_accepted", "duplicate_intake", "support_refused")
 
 
 def post(session: Session, ctx: Context, case: Case | None, key: int | str, batch: list[Letter],
@@ -31,6 +31,7 @@ def post(session: Session, ctx: Context, case: Case | None, key: int | str, batc
                        ref=case.ref if case else None, thread=thread, now=ctx.now)
     if case is not None:
         record.append_many(session, case, queued(ctx, keyed, ids))
+        calendar.remember(session, case, keyed, ids)
     return [row_id for row_id in ids if row_id is not None]
 
 
@@ -65,21 +66,28 @@ def _over_reply_limit(session: Session, ctx: Context, letter: Letter) -> bool:
     return False
 
 
+# Letters that carry the whole case record as a document: the parties' written confirmation,
+# and what business support and the Board receive, so that no mail asks anyone to run a command.
+RECORD_KINDS = frozenset({"resolved", "resolution_record", "final_route", "route_request"})
+
+
 def _with_documents(session: Session, ctx: Context, case: Case | None, letter: Letter,
                     made: dict[str, tuple]) -> Letter:
-    """Deadline notices carry a calendar entry; the resolution confirmation the whole record.
-    Each document is made once per batch (`made`), so every recipient gets the same one."""
-    if case is None:
+    """Deadline notices carry a calendar entry; the resolution confirmation, the Notification
+    and the final route the whole record. Each document is made once per batch (`made`), so
+    every recipient gets the same one."""
+    if case is None or letter.attachments:
         return letter
-    if letter.kind not in made:
-        if letter.kind in ics.DEADLINE_KINDS:
-            made[letter.kind] = (ics.deadline_ics(ctx.partnership, case, ctx.now),)
-        elif letter.kind == "resolved":
-            made[letter.kind] = (documents.case_record_attachment(session, ctx.partnership, case,
-                                                                  people_of(session, case)),)
+    kind = "record" if letter.kind in RECORD_KINDS else letter.kind
+    if kind not in made:
+        if kind in ics.DEADLINE_KINDS:
+            made[kind] = (ics.deadline_ics(ctx.partnership, case, ctx.now),)
+        elif kind == "record":
+            made[kind] = (documents.case_record_attachment(session, ctx.partnership, case,
+                                                           people_of(session, case)),)
         else:
-            made[letter.kind] = ()
-    extra = made[letter.kind]
+            made[kind] = ()
+    extra = made[kind]
     if not extra:
         return letter
     return Letter(letter.kind, letter.to, letter.values, letter.in_reply_to, letter.auto,

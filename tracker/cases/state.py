@@ -11,7 +11,8 @@ from tracker.storage.models import Case, Party
 
 def people_of(session: Session, case: Case) -> tuple[Person, ...]:
     rows = session.exec(select(Party).where(Party.case_id == case.id).order_by(Party.id))
-    return tuple(Person(p.role, p.side, p.email, p.stage, p.name, p.title, p.agency) for p in rows)
+    return tuple(Person(p.role, p.side, p.email, p.stage, p.name, p.title, p.agency, bool(p.bounced))
+                 for p in rows)
 
 
 def state_of(case: Case | SimpleNamespace, people: tuple[Person, ...]) -> CaseState:
@@ -20,4 +21,4 @@ def state_of(case: Case | SimpleNamespace, people: tuple[Person, ...]) -> CaseSt
 
 def party_rows(case_id: int, people: tuple[Person, ...]) -> list[dict]:
     return [dict(case_id=case_id, role=p.role, side=p.side, email=p.email, name=p.name, title=p.title,
-                 agency=p.agency, stage=p.stage) for p in people]
+                 agency=p.agency, stage=p.stage, bounced=p.bounced) for p in people]

@@ -12,7 +12,8 @@ from datetime import date, datetime
 
 @dataclass(frozen=True)
 class ResolutionRow:
-    """One closed case in the "Notification of an Escalation" columns, anonymised."""
+    """One closed case in the "Notification of an Escalation" columns, the client by the
+    agencies' reference only."""
 
     ref: str
     raised: date
@@ -29,6 +30,10 @@ class ResolutionRow:
     timetable_days: int | None  # the policy's working days from raising to the end of that stage
     referred: date | None
     immediate_risk: bool = False
+    professionals: tuple[str, ...] = ()  # "Name (Agency)", each person once
+    issue: str = ""  # the decision disputed
+    discussions: tuple[str, ...] = ()  # "date, who: what they wrote", in order
+    outcome_text: str | None = None  # the agreed outcome as written
 
     @property
     def within_timetable(self) -> bool | None:

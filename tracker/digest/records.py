@@ -2,9 +2,10 @@
 digest's CSV attachment and the Board's annual export.
 
 Wiltshire's form asks for Date · Escalation stage · Name and agency of professionals
-involved · Issue/concern · Record of discussions · Outcome · Date referred to the Board.
-Business support must receive no personal data, so names become agencies, the issue is
-the category and the record of discussions is a count of entries, never their text.
+involved · Issue/concern · Record of discussions · Outcome · Date referred to the Board,
+and the client anonymised: the client is named only by the agencies' reference (never in
+these columns); the professionals are named once each with their agency, the issue is the
+decision disputed, the record of discussions is every UPDATE and statement as written.
 """
 from __future__ import annotations
 
@@ -16,17 +17,19 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from tracker.digest.model import ResolutionRow
-from tracker.storage.models import Case, Event
+from tracker.policy.state import DISCUSSION_KINDS
+from tracker.storage.models import Case, Event, Party
 
 COLUMNS = (
     "Case reference", "Date raised", "Date resolved", "Escalation stage reached",
-    "Agencies involved (raising; receiving)", "Issue/concern (category)",
-    "Record of discussions (entries; replies)", "Outcome", "Working days taken",
+    "Agencies involved (raising; receiving)", "Name and agency of professionals involved", "Issue/concern",
+    "Kind of disagreement", "Record of discussions", "Outcome", "Working days taken",
     "Policy timetable to that stage (working days)", "Date referred to the Board",
 )
 CLOSED = ("resolved", "withdrawn")
 _C = Case.__table__.c
 _E = Event.__table__.c
+_P = Party.__table__.c
 
 
 def timetable(policy) -> dict[tuple[str, bool], int]:
@@ -51,12 +54,14 @@ def closed_between(partnership, lo: datetime | None, hi: datetime | None) -> lis
 
 
 def closed_rows(session: Session, partnership, lo: datetime | None, hi: datetime | None) -> list[ResolutionRow]:
-    """The closed cases in [lo, hi) as resolution rows, by closing time; two queries, no ORM objects."""
+    """The closed cases in [lo, hi) as resolution rows, by closing time; four queries, no ORM objects."""
     conds = closed_between(partnership, lo, hi)
     cols = (_C.id, _C.ref, _C.raised_at, _C.closed_at, _C.stage, _C.raiser_agency, _C.other_agency,
-            _C.category, _C.status, _C.referred_to_board_at, _C.immediate_risk)
+            _C.category, _C.status, _C.referred_to_board_at, _C.immediate_risk, _C.decision_disputed,
+            _C.discussions, _C.outcome)
     cases = session.connection().execute(sa.select(*cols).where(*conds).order_by(_C.closed_at, _C.id)).all()
     counts = _entry_counts(session, conds)
+    people, said = _professionals(session, conds), _discussions(session, partnership, conds)
     cal, policy = partnership.calendar, partnership.policy
     table, names = timetable(policy), {s.key: s.name for s in policy.stages}
     local_date = lambda dt: cal.local(dt).date()  # noqa: E731
@@ -67,7 +72,34 @@ def closed_rows(session: Session, partnership, lo: datetime | None, hi: datetime
         outcome=r.status, working_days=cal.working_days_between(r.raised_at, r.closed_at),
         timetable_days=table.get((r.stage, bool(r.immediate_risk))),
         referred=local_date(r.referred_to_board_at) if r.referred_to_board_at else None,
-        immediate_risk=bool(r.immediate_risk)) for r in cases]
+        immediate_risk=bool(r.immediate_risk), professionals=tuple(people.get(r.id, ())),
+        issue=r.decision_disputed or "", outcome_text=r.outcome,
+        discussions=((f"{local_date(r.raised_at).isoformat()}, at intake: {r.discussions}",) if r.discussions else ())
+        + tuple(said.get(r.id, ()))) for r in cases]
+
+
+def _professionals(session: Session, conds: list) -> dict[int, list[str]]:
+    """case id -> each person once, "Name (Agency)" (the address where no name was given)."""
+    q = (sa.select(_P.case_id, _P.email, _P.name, _P.agency).select_from(Case.__table__.join(
+        Party.__table__, _P.case_id == _C.id)).where(*conds).order_by(_P.case_id, _P.id))
+    out: dict[int, dict[str, str]] = {}
+    for case_id, email, name, agency in session.connection().execute(q):
+        out.setdefault(case_id, {}).setdefault(email, f"{name or email}" + (f" ({agency})" if agency else ""))
+    return {case_id: list(people.values()) for case_id, people in out.items()}
+
+
+def _discussions(session: Session, partnership, conds: list) -> dict[int, list[str]]:
+    """case id -> every UPDATE and accepted statement, "date, who: words", in order."""
+    names = (sa.select(_P.name).where(_P.case_id == _E.case_id, _P.email == _E.actor, _P.name.is_not(None))
+             .limit(1).scalar_subquery())
+    q = (sa.select(_E.case_id, _E.at, _E.actor, names, _E.statement)
+         .select_from(Case.__table__.join(Event.__table__, _E.case_id == _C.id))
+         .where(*conds, _E.kind.in_(DISCUSSION_KINDS), _E.statement.is_not(None)).order_by(_E.case_id, _E.seq))
+    out: dict[int, list[str]] = {}
+    for case_id, at, actor, name, statement in session.connection().execute(q):
+        day = partnership.calendar.local(at).date().isoformat()
+        out.setdefault(case_id, []).append(f"{day}, {name or actor}: {statement}")
+    return out
 
 
 def _entry_counts(session: Session, conds: list) -> dict[int, tuple[int, int]]:
@@ -93,8 +125,9 @@ def export_rows(session: Session, partnership, start: date | None, end: date | N
 
 def csv_row(r: ResolutionRow) -> list[str]:
     agencies = f"{r.raiser_agency or 'not given'}; {r.other_agency or 'not given'}"
+    outcome = f"{r.outcome}: {r.outcome_text}" if r.outcome_text else r.outcome
     return [r.ref, r.raised.isoformat(), r.closed.isoformat(), f"{r.stage} ({r.stage_name})", agencies,
-            r.category, _plural(r.entries, "entry", "entries") + "; " + _plural(r.replies, "reply", "replies"), r.outcome, str(r.working_days),
+            "; ".join(r.professionals), r.issue, r.category, "\n".join(r.discussions), outcome, str(r.working_days),
             "" if r.timetable_days is None else str(r.timetable_days),
             r.referred.isoformat() if r.referred else ""]
 
@@ -112,6 +145,3 @@ def resolution_csv(rows) -> bytes:
 def _cell(value: str) -> str:
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
-
-def _plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"

@@ -1,70 +1,38 @@
 """What each way a message can go (tracker/incoming/rules.py) does with it, inside the
 caller's transaction. Intakes that open cases are gathered and opened together when the
-caller has handled every message of its batch (`Openings`): a batch of one is the same."""
+caller has handled every message of its batch (`Openings`, tracker/incoming/openings.py):
+a batch of one is the same."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, time
-
-import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from parser import ParsedMessage
 from tracker.cases.context import Context
-from tracker.cases.events import on_reply
-from tracker.cases.opening import open_cases
+from tracker.cases.events import Failure, on_bounce, on_reply
 from tracker.cases.post import post
-from tracker.incoming.rules import INTAKE, REASONS, intake_problems
+from tracker.incoming.openings import PROCESSED, QUARANTINE, Openings, Outcome, start_of_day
+from tracker.incoming.rules import INTAKE, REASONS, bad_attachment, intake_problems, kept_attachments, outside_partners
 from tracker.outgoing.letter import Letter
-from tracker.storage.models import Case, InboundMessage
+from tracker.storage.models import Case, Party
 
-PROCESSED, QUARANTINE = "processed", "quarantine"
+__all__ = ["PROCESSED", "QUARANTINE", "Openings", "Outcome", "handle", "start_of_day"]
 
-
-@dataclass(frozen=True)
-class Outcome:
-    disposition: str  # processed | quarantine
-    reason: str
-    case_id: int | None = None
-    keep_raw: bool = False
-
-
-@dataclass
-class Openings:
-    """Intakes waiting to open their cases: (their place in the batch, message, inbound id),
-    and how many cases each sender has opened today (`opened`, see `for_batch`)."""
-
-    waiting: list[tuple[int, ParsedMessage, int]] = field(default_factory=list)
-    opened: dict[str, int] = field(default_factory=dict)
-
-    @classmethod
-    def for_batch(cls, session: Session, ctx: Context, senders: set[str]) -> "Openings":
-        """Counted with one query for the batch's intake senders."""
-        if not senders:
-            return cls()
-        i = InboundMessage
-        rows = session.exec(select(i.sender, sa.func.count()).where(
-            i.partnership == ctx.partnership.id, i.sender.in_(senders), i.case_id.is_not(None),
-            i.received_at >= start_of_day(ctx)).group_by(i.sender)).all()
-        return cls(opened=dict(rows))
-
-    def admit(self, ctx: Context, msg: ParsedMessage) -> bool:
-        """Within the sender's new cases for today? Counts it if so."""
-        count = self.opened.get(msg.sender, 0) + sum(1 for _, m, _ in self.waiting if m.sender == msg.sender)
-        return count < ctx.partnership.security.max_new_cases_per_sender_per_day
-
-    def open(self, session: Session, ctx: Context) -> dict[int, Outcome]:
-        """Open them all at once; each one's outcome by its place in the batch."""
-        opened = open_cases(session, ctx, [(msg, inbound_id) for _, msg, inbound_id in self.waiting])
-        return {place: Outcome(PROCESSED, f"opened {case.ref}", case.id, keep_raw=True)
-                for (place, _, _), case in zip(self.waiting, opened)}
+# Refused messages whose sender is answered with what was refused and how to send it
+# instead, when the sender is a party or writes from a partner agency. Never answered:
+# our own mail, automatic replies, delivery reports, mail with no sender, and mail whose
+# sender the receiving server could not confirm (answering it would go to whoever was
+# impersonated).
+ANSWERED = ("attachment", "invalid")
 
 
 def handle(session: Session, ctx: Context, msg: ParsedMessage | None, inbound_id: int, way: str,
            place: int, openings: Openings) -> Outcome | None:
     """Act on one message that went `way`; None for an intake that waits in `openings`."""
+    if way == "bounce" and msg is not None:
+        return _bounce(session, ctx, msg, inbound_id)
     if way in REASONS or msg is None:
-        return Outcome(QUARANTINE, f"{way}: {REASONS.get(way, way)}")
+        answered = way in ANSWERED and msg is not None and _answer_refused(session, ctx, msg, inbound_id, way)
+        return Outcome(QUARANTINE, f"{way}: {REASONS.get(way, way)}" + ("; sender told" if answered else ""))
     if way == INTAKE and not openings.admit(ctx, msg):
         return _flood(session, ctx, msg)
     if way == INTAKE:
@@ -81,16 +49,49 @@ def handle(session: Session, ctx: Context, msg: ParsedMessage | None, inbound_id
     raise ValueError(f"no handling for {way!r}")
 
 
+def _via_list(msg: ParsedMessage) -> bool:
+    # The parser marks mail that came through a list or group (List-Id, Precedence: list);
+    # until its reading lands (branch hostile-parser) every message reads as not.
+    return bool(getattr(msg, "via_list", False))
+
+
 def _reply(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> Outcome:
     case = session.exec(select(Case).where(Case.ref == msg.case_ref, Case.partnership == ctx.partnership.id)).first()
     if case is None:
-        _answer(session, ctx, msg, inbound_id, "not_a_party", {"ref": None})  # not even echoed back
+        if not _via_list(msg):
+            _answer(session, ctx, msg, inbound_id, "not_a_party", {"ref": None})  # not even echoed back
         return Outcome(PROCESSED, "reply naming an unknown case: sender told, nothing revealed")
-    t = on_reply(session, ctx, msg, case, inbound_id)
+    t = on_reply(session, ctx, msg, case, inbound_id, kept=kept_attachments(msg), answer=not _via_list(msg))
     if t.outcome == "not_party":
         return Outcome(PROCESSED, "reply from someone not on the case: politely refused, nothing revealed")
     verdict = "applied" if t.allowed else "refused"
     return Outcome(PROCESSED, f"{t.outcome} ({verdict}) on {case.ref}", case.id, keep_raw=True)
+
+
+def _bounce(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> Outcome:
+    """A delivery report: tied to the mail it reports on, recorded on that case; kept aside."""
+    report = getattr(msg, "bounce", None)  # parser's BounceReport (branch hostile-parser)
+    original = getattr(report, "original_message_id", None) or next(iter(msg.in_reply_to), None)
+    failures = tuple(Failure(r.address, r.severity, r.diagnostic or r.status)
+                     for r in getattr(report, "recipients", ()))
+    case_id, done = on_bounce(session, ctx, original, failures, inbound_id)
+    return Outcome(QUARANTINE, f"bounce: {done}", case_id)
+
+
+def _answer_refused(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int, way: str) -> bool:
+    """Tell a party, or someone writing from a partner agency, what was refused and how to
+    send it instead; True if they were told."""
+    if not msg.sender or _via_list(msg):
+        return False
+    party = msg.case_ref and session.exec(select(Party.id).join(Case, Case.id == Party.case_id).where(
+        Case.ref == msg.case_ref, Case.partnership == ctx.partnership.id, Party.email == msg.sender)).first()
+    if not party and outside_partners(ctx, msg):
+        return False
+    limit = ctx.partnership.security.max_attachment_bytes // 1_000_000
+    _answer(session, ctx, msg, inbound_id, "not_accepted", {
+        "way": way, "attachment": bad_attachment(ctx, msg) if way == "attachment" else None,
+        "limit_mb": limit, "ref": msg.case_ref if party else None})
+    return True
 
 
 def _answer(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int, kind: str, extra: dict) -> None:
@@ -98,12 +99,6 @@ def _answer(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int,
               "subject": msg.subject, **extra}
     letter = Letter(kind, msg.sender, values, in_reply_to=msg.message_id, auto="auto-replied")
     post(session, ctx, None, f"in{inbound_id}", [letter], [])
-
-
-def start_of_day(ctx: Context) -> datetime:
-    """Midnight today in the partnership's time zone: new cases are counted from it."""
-    cal = ctx.partnership.calendar
-    return datetime.combine(cal.local(ctx.now).date(), time(0), tzinfo=cal.tz)
 
 
 def _flood(session: Session, ctx: Context, msg: ParsedMessage) -> Outcome:

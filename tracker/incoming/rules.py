@@ -28,13 +28,32 @@ def _not_authenticated(ctx: Context, msg: ParsedMessage) -> str | None:
     return None
 
 
-def _bad_attachment(ctx: Context, msg: ParsedMessage) -> str | None:
+# Web pages a party sends back on a reply (the record the service sends them is one) are
+# kept with the message as inert bytes, never rendered or opened; from anyone else, or on
+# an intake, they are refused like the other types.
+INERT_ON_REPLIES = (".html", ".htm")
+
+
+def bad_attachment(ctx: Context, msg: ParsedMessage) -> str | None:
+    """The name of the first attachment that is too large or of a refused type, or None."""
     sec = ctx.partnership.security
     for name, _ctype, size in msg.attachments:
         lowered = (name or "").lower()
-        if size > sec.max_attachment_bytes or lowered.endswith(sec.refused_attachment_types):
+        if size > sec.max_attachment_bytes:
+            return name or "(unnamed)"
+        if lowered.endswith(sec.refused_attachment_types) and not (msg.kind == "reply" and
+                                                                   lowered.endswith(INERT_ON_REPLIES)):
             return name or "(unnamed)"
     return None
+
+
+def kept_attachments(msg: ParsedMessage) -> tuple[str, ...]:
+    """The attachments of a reply kept with it unopened (named on the case's record)."""
+    return tuple(name for name, _ctype, _size in msg.attachments if (name or "").lower().endswith(INERT_ON_REPLIES))
+
+
+def outside_partners(ctx: Context, msg: ParsedMessage) -> bool:
+    return _outside_partners(ctx, msg)
 
 
 RULES: tuple[tuple[str, Callable[[Context, ParsedMessage], bool], str], ...] = (
@@ -44,7 +63,7 @@ RULES: tuple[tuple[str, Callable[[Context, ParsedMessage], bool], str], ...] = (
     ("no_sender", lambda c, m: not m.sender, "no readable sender address"),
     ("unauthenticated", lambda c, m: _not_authenticated(c, m) is not None,
      "the receiving server could not confirm the sender (DMARC, or DKIM and SPF, did not pass)"),
-    ("attachment", lambda c, m: _bad_attachment(c, m) is not None,
+    ("attachment", lambda c, m: bad_attachment(c, m) is not None,
      "an attachment is too large or of a refused type; it was not opened"),
     ("outside_partners", _outside_partners,
      "sender is outside the partner agencies' domains: not opened, not answered"),

@@ -48,7 +48,11 @@ class Case(SQLModel, table=True):
     referred_to_board_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
     raiser_agency: Optional[str] = None  # denormalised for the digest's counts by agency
     other_agency: Optional[str] = None
-    purged_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))  # Message-ID every mail of the case refers to, so clients thread them
+    purged_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
+    # A hard bounce left a side of the stage with nobody who has its notice: the stage's clock
+    # stands still from then until business support corrects or routes (tracker/policy/support.py).
+    clock_stopped_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
+    clock_stopped_for: Optional[str] = None  # the side: raiser | other
 
 
 class Party(SQLModel, table=True):
@@ -64,6 +68,7 @@ class Party(SQLModel, table=True):
     title: Optional[str] = None
     agency: Optional[str] = None
     email: str = Field(index=True)
+    bounced: bool = False  # a hard bounce said this address does not reach them
 
 
 class Event(SQLModel, table=True):
@@ -133,6 +138,21 @@ class OutboxMail(SQLModel, table=True):
     next_attempt_at: datetime = Field(sa_column=utc_column(index=True))
     sent_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
     last_error: Optional[str] = None
+
+
+class CalendarEntry(SQLModel, table=True):
+    """A deadline sent to someone as a calendar entry (.ics), so it can follow the case: moved
+    (same UID, higher SEQUENCE) when its due time changes, cancelled (METHOD:CANCEL) when the
+    stage is done with (RFC 5546)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    uid: str
+    recipient: str
+    stage: str
+    sequence: int = 0
+    due_at: datetime = Field(sa_column=utc_column())
+    cancelled_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class RefCounter(SQLModel, table=True):

@@ -1,0 +1,52 @@
+"""the paths the policies describe: a stage's clock stopped by a bounce, bounced addresses,
+calendar entries that follow the case
+
+Revision ID: 0006
+Revises: 0005
+"""
+from alembic import op
+import sqlalchemy as sa
+import sqlmodel
+import tracker.storage.db
+
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Only additions: every existing row keeps its values (no clock stopped, nobody bounced,
+    # no calendar entry remembered: entries sent before this version are left as they are).
+    with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('clock_stopped_at', tracker.storage.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('clock_stopped_for', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    with op.batch_alter_table('party', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('bounced', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.create_table(
+        'calendarentry',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('case_id', sa.Integer(), nullable=False),
+        sa.Column('uid', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column('sequence', sa.Integer(), nullable=False),
+        sa.Column('due_at', tracker.storage.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('cancelled_at', tracker.storage.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['case_id'], ['case.id'], ),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    with op.batch_alter_table('calendarentry', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_calendarentry_case_id'), ['case_id'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('calendarentry', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_calendarentry_case_id'))
+    op.drop_table('calendarentry')
+    with op.batch_alter_table('party', schema=None) as batch_op:
+        batch_op.drop_column('bounced')
+    with op.batch_alter_table('case', schema=None) as batch_op:
+        batch_op.drop_column('clock_stopped_for')
+        batch_op.drop_column('clock_stopped_at')
