@@ -1,8 +1,8 @@
 """the paths the policies describe: a stage's clock stopped by a bounce, bounced addresses,
 calendar entries that follow the case
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0005 (0006 is the lead's hostile-tracker index: chain after it at merge)
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import tracker.storage.db
 
 
-revision = '0006'
+revision = '0007'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
