@@ -28,11 +28,21 @@ def check(config_path: str, clock: Clock, partnership: str | None = None) -> int
 
 def _check_one(config, clock: Clock) -> bool:
     print(f"config   ok    {config.path}: partnership {config.partnership.id}, policy {config.partnership.policy.name}")
+    _assumptions(config.partnership.policy)
     results = [_templates(config.partnership.templates_dir), _database(config.database_url),
                _inbox(config.partnership.inbox, clock), _outgoing(config.partnership.outgoing, clock)]
     for name, ok, detail in results:
         print(f"{name:<8} {'ok  ' if ok else 'FAIL'}  {detail}")
     return all(ok for _, ok, _ in results)
+
+
+def _assumptions(policy) -> None:
+    """A warning (not a failure) for each value the preset assumed, until config.toml confirms it."""
+    from tracker.policy.assumed import assumed_values
+
+    for what, how in assumed_values(policy):
+        print(f"policy   WARN  {what} is this preset's assumption, not the policy's; confirm or change it "
+              f"in config.toml: {how}")
 
 
 def _templates(own) -> tuple[str, bool, str]:
