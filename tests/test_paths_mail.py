@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import Session, select
 
 from parser import ParsedMessage, parse_message
-from tests.conftest import LONDON
-from tests.scenarios import SUPPORT, Scenario, message, text_of
+from tests.helpers.harness import LONDON
+from tests.helpers.scenarios import SUPPORT, Scenario, message, text_of
 from tracker.cases.events import Failure, on_bounce
 from tracker.incoming.handling import Openings, handle
 from tracker.storage.db import transaction

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.scenarios import DSL, SUPPORT, Scenario, text_of
+from tests.helpers.scenarios import DSL, SUPPORT, Scenario, text_of
 from tracker.storage.models import Case
 
 RAISER = "casey.tester@council.example.test"
@@ -20,7 +20,7 @@ COUNCIL_ONLY = {"directory": [{"agency": "Example Council", "domains": ["council
 
 @pytest.fixture
 def wolverhampton(tmp_path):
-    from tests.conftest import LONDON
+    from tests.helpers.harness import LONDON
     from datetime import datetime
 
     s = Scenario(tmp_path, "wolverhampton", datetime(2026, 11, 23, 10, tzinfo=LONDON), COUNCIL_ONLY)
@@ -96,7 +96,7 @@ def test_a_party_cannot_route_and_a_stranger_learns_nothing(wolverhampton):
 
 
 def test_a_directory_change_reaches_an_open_case_at_its_next_step(tmp_path):
-    from tests.conftest import LONDON
+    from tests.helpers.harness import LONDON
     from datetime import datetime
 
     start = datetime(2026, 11, 23, 10, tzinfo=LONDON)
@@ -122,7 +122,7 @@ WSX = {"directory": [
 
 @pytest.fixture
 def west_sussex(tmp_path):
-    from tests.conftest import LONDON
+    from tests.helpers.harness import LONDON
     from datetime import datetime
 
     s = Scenario(tmp_path, "west-sussex", datetime(2026, 11, 23, 10, tzinfo=LONDON), WSX)
@@ -159,7 +159,7 @@ def test_a_conference_dispute_brings_in_the_cp_chairs_and_a_conference_request_d
 
 
 def test_a_looked_after_child_with_no_iro_in_the_directory_is_routed(tmp_path):
-    from tests.conftest import LONDON
+    from tests.helpers.harness import LONDON
     from datetime import datetime
 
     s = Scenario(tmp_path, "west-sussex", datetime(2026, 11, 23, 10, tzinfo=LONDON))
@@ -183,7 +183,7 @@ COUNCIL_WORKER = "kim.worker@council.example.test"
     (RAISER, OTHER, "rae.rep@council.example.test"),  # the raiser's agency's nominated representative
     (OTHER, COUNCIL_WORKER, "bo.manager@partnership.example.test")])  # Example Health has none: the Board manager
 def test_wiltshire_imminent_risk_is_referred_direct_to_the_boards_nominated_person(tmp_path, raiser, other, nominated):
-    from tests.conftest import LONDON
+    from tests.helpers.harness import LONDON
     from datetime import datetime
 
     s = Scenario(tmp_path, "wiltshire", datetime(2026, 11, 23, 10, tzinfo=LONDON), WILTS)

@@ -35,7 +35,7 @@ class Harness:
                             "safeguarding_lead": "dsl@partnership.example.test",
                             "partner_domains": ["partnership.example.test", "council.example.test",
                                                 "health.example.test"]},
-            "policy": {"preset": policy},
+            "policy": (extra or {}).get("policy") or {"preset": policy},  # a [policy] table in extra wins
             "database": {"url": database_url or f"sqlite:///{base / 'cases.db'}", "url_env": ""},
             "inbox": {"kind": "maildir", "path": str(base / "inbox")},
             "outgoing": {"kind": "maildir", "path": str(base / "sent")},

@@ -23,6 +23,11 @@ USERS = [
     "seniorhealth@health.example.test",
     "director@health.example.test",
     "stranger@elsewhere.example.test",
+    # issue 18's whole cases: West Sussex's IRO, Wiltshire's nominated person, the DSL
+    "iro@council.example.test",
+    "rep@council.example.test",
+    "boardmanager@partnership.example.test",
+    "dsl@partnership.example.test",
 ]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from tests.conftest import LONDON, Clock, Harness
+from tests.helpers.harness import LONDON, Clock, Harness
 from tracker.cases import record
 from tracker.storage.models import Case, Event, OutboxMail, Party
 
