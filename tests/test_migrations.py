@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from tests.helpers.migrations import upgrade_keeps_data
+from tests.helpers.migrations import round_trip_0007, upgrade_keeps_data
 from tracker.storage import migrate
 from tracker.storage.db import make_engine
 
@@ -21,3 +21,7 @@ def test_the_models_match_the_migrations(tmp_path):
     with engine.connect() as c:
         diff = compare_metadata(MigrationContext.configure(c, opts={"compare_type": False}), SQLModel.metadata)
     assert diff == []
+
+
+def test_0007_adds_a_clock_stop_bounced_people_and_calendar_entries_and_goes_back_sqlite(tmp_path):
+    round_trip_0007(make_engine(f"sqlite:///{tmp_path / 'old.db'}"))

@@ -270,3 +270,45 @@ def test_presets_summary_has_one_line_per_preset():
     lines = presets_summary().splitlines()
     assert [line.split()[0] for line in lines] == list(PRESETS)
     assert "total 14 WD" in lines[0]
+
+
+@pytest.mark.parametrize("toml,key", [
+    ('stage_clock = "whenever"', "policy.stage_clock"),
+    ('[[policy.involve]]\nrole = "iro"\nwhen = "always"', "policy.involve[0].when"),
+    ('[[policy.involve]]\nrole = "reviewer"\nwhen = "looked_after"', "policy.involve[0].role"),
+    ('[policy.overrides."3"]\nfallback = {board_representative = "chief"}',
+     'policy.overrides."3".fallback.board_representative'),
+    ('[policy.overrides."3"]\nboard_referral = "yes"', 'policy.overrides."3".board_referral'),
+])
+def test_the_new_policy_keys_are_checked_and_the_error_names_the_key(toml, key):
+    section = tomllib.loads(f'[policy]\npreset = "wiltshire"\n{toml}\n')["policy"]
+    with pytest.raises(ConfigError) as err:
+        policy_from_config(section)
+    assert err.value.key == key and "\n" not in str(err.value)
+
+
+def test_a_partnership_sets_its_own_stage_clock_people_brought_in_and_stand_ins():
+    section = tomllib.loads("""
+[policy]
+preset = "essex"
+stage_clock = "stage_start"
+[[policy.involve]]
+role = "iro"
+when = "looked_after"
+why = "Looked-after children: the IRO."
+[policy.overrides."3"]
+fallback = {designated_lead = "head_of_service"}
+board_referral = true
+working_days = 1
+""")["policy"]
+    p = policy_from_config(section)
+    assert p.stage_clock == "stage_start" and p.involved("looked_after")[0].why == "Looked-after children: the IRO."
+    assert p.stage("3").stand_in("designated_lead") == "head_of_service" and p.stage("3").board_referral
+    assert p.stage("3").assumption is None and p.stage("3").assumption_line is None  # confirmed
+    assert p.stage("4").assumption_line == PRESETS["essex"].stage("4").assumption_line
+
+
+def test_confirming_the_immediate_risk_stage_drops_its_line_from_the_mails():
+    assert PRESETS["wiltshire"].immediate_risk_assumption
+    p = policy_from_config({"preset": "wiltshire", "immediate_risk_stage": "3"})
+    assert p.immediate_risk_assumption is None and not any(a.startswith("immediate_risk_stage") for a in p.assumptions)

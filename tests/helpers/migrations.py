@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
+from alembic import command
 from sqlmodel import Session
 
 from tracker.cases import record
@@ -59,3 +60,34 @@ def upgrade_keeps_data(engine: sa.Engine) -> None:
         s.exec(sa.update(Event).values(statement="we never spoke"))
         assert not record.verify(s, case).ok
     assert migrate.upgrade(engine) == (migrate.head(), migrate.head())  # idempotent
+
+
+def round_trip_0007(engine: sa.Engine) -> None:
+    """Every case and person made before 0007 keeps its values (no clock stopped, nobody
+    bounced); going back drops only what 0007 added."""
+    migrate.upgrade(engine, "0005")
+    with engine.begin() as c:
+        c.execute(sa.text(
+            'INSERT INTO "case" (id, ref, partnership, policy, stage, status, about, immediate_risk, category, '
+            "client_reference, decision_disputed, decision_date, reasons, outcome_sought, raised_at, "
+            "stage_started_at, stage_due_at, thread_id, policy_gap_flagged, debrief_requested) VALUES "
+            "(1, 'ESC-2026-0001', 'example', 'wiltshire', '3', 'open', 'child', true, 'other', 'CH-1', "
+            "'d', :d, 'r', 'o', :t, :t, :t, 'ESC-2026-0001.thread@x', false, false)"), {"d": date(2026, 11, 20), "t": T})
+        c.execute(sa.text("INSERT INTO party (id, case_id, role, side, email) VALUES "
+                          "(1, 1, 'raiser', 'raiser', 'a@council.example.test')"))
+    migrate.upgrade(engine, "0007")
+    with engine.connect() as c:
+        assert c.execute(sa.text('SELECT ref, clock_stopped_at, clock_stopped_for FROM "case"')).all() == [
+            ("ESC-2026-0001", None, None)]
+        assert [(e, bool(b)) for e, b in c.execute(sa.text("SELECT email, bounced FROM party"))] == [
+            ("a@council.example.test", False)]
+        assert c.execute(sa.text("SELECT count(*) FROM calendarentry")).scalar_one() == 0
+    with engine.begin() as conn:
+        command.downgrade(migrate._config(conn), "0005")
+    with engine.connect() as c:
+        assert c.execute(sa.text('SELECT ref FROM "case"')).all() == [("ESC-2026-0001",)]
+        assert c.execute(sa.text("SELECT email FROM party")).all() == [("a@council.example.test",)]
+    found = sa.inspect(engine)
+    assert "calendarentry" not in found.get_table_names()
+    assert "bounced" not in {col["name"] for col in found.get_columns("party")}
+    assert "clock_stopped_at" not in {col["name"] for col in found.get_columns("case")}

@@ -42,11 +42,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # ALTER TABLE ... DROP COLUMN in place (SQLite 3.35 and later): copying "case" and "party"
+    # to new tables, as batch mode would, breaks the foreign keys that point at them.
     with op.batch_alter_table('calendarentry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_calendarentry_case_id'))
     op.drop_table('calendarentry')
-    with op.batch_alter_table('party', schema=None) as batch_op:
+    with op.batch_alter_table('party', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('bounced')
-    with op.batch_alter_table('case', schema=None) as batch_op:
+    with op.batch_alter_table('case', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('clock_stopped_for')
         batch_op.drop_column('clock_stopped_at')
