@@ -65,7 +65,7 @@ def upgrade_keeps_data(engine: sa.Engine) -> None:
 def round_trip_0007(engine: sa.Engine) -> None:
     """Every case and person made before 0007 keeps its values (no clock stopped, nobody
     bounced); going back drops only what 0007 added."""
-    migrate.upgrade(engine, "0005")
+    migrate.upgrade(engine, "0006")
     with engine.begin() as c:
         c.execute(sa.text(
             'INSERT INTO "case" (id, ref, partnership, policy, stage, status, about, immediate_risk, category, '
@@ -83,7 +83,7 @@ def round_trip_0007(engine: sa.Engine) -> None:
             ("a@council.example.test", False)]
         assert c.execute(sa.text("SELECT count(*) FROM calendarentry")).scalar_one() == 0
     with engine.begin() as conn:
-        command.downgrade(migrate._config(conn), "0005")
+        command.downgrade(migrate._config(conn), "0006")
     with engine.connect() as c:
         assert c.execute(sa.text('SELECT ref FROM "case"')).all() == [("ESC-2026-0001",)]
         assert c.execute(sa.text("SELECT email FROM party")).all() == [("a@council.example.test",)]

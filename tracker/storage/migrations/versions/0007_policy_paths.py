@@ -2,7 +2,7 @@
 calendar entries that follow the case
 
 Revision ID: 0007
-Revises: 0005 (0006 is the lead's hostile-tracker index: chain after it at merge)
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ import tracker.storage.db
 
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
