@@ -148,7 +148,7 @@ def test_the_same_escalation_twice_opens_one_case_and_the_other_party_hears_once
 
 def test_the_same_client_with_another_agency_is_another_escalation(s):
     s.raise_case()
-    s.raise_case(Disagreement_with="Pat Officer, Police Officer, Example Police <pat.officer@police.example.test>")
+    s.raise_case(Disagreement_with="Pat Officer, Early Help Lead, The Partnership <pat.officer@partnership.example.test>")
     s.raise_case(Case_reference="CH-2002-TEST")
     assert len(s.cases()) == 3 and len(s.mails("duplicate_intake")) == 0
 
