@@ -463,3 +463,13 @@ def test_a_repeated_intake_is_recorded_on_its_case_and_the_sender_told_how_to_ad
     (Reply("acknowledged", OTHER, None), None), (Reply("update", OTHER, "a note"), None)])
 def test_calendar_entries_are_cancelled_when_the_stage_is_done_with(event, calendar):
     assert advance(rules("wolverhampton"), at_stage("wolverhampton", "1"), event, NOW).calendar == calendar
+
+
+def test_people_the_machine_names_itself_are_told_only_inside_the_partnership():
+    fenced = Rules(PRESETS["west-sussex"], WorkingCalendar(), WSX, (SUPPORT,), LEAD,
+                   partner_domains=("health.example.test",), configured=frozenset({SUPPORT, LEAD}))
+    opened = open_case(fenced, Opening(INTAKE, False, RAISER, looked_after=True), NOW)
+    assert "involved" not in dict(kinds(opened))  # the IRO's council is outside these partner domains
+    outside = Person("routed", "", "someone@elsewhere.example.test")
+    routed = advance(fenced, wolverhampton_at_3_with_health_missing().state, Route(SUPPORT, (outside,)), NOW)
+    assert "routed" not in dict(kinds(routed)) and dict(kinds(routed))["support_done"] == (SUPPORT,)

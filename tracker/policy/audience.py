@@ -87,3 +87,10 @@ def tell(rules: Rules, state: CaseState, kinds: tuple[str, ...], sender: str | N
         if to:
             out.append(Tell(kind, to, answer=answer is True or answer == kind))
     return tuple(out)
+
+
+def told(rules: Rules, kind: str, to, answer: bool = False) -> tuple[Tell, ...]:
+    """A Tell of `kind` to the named addresses the partnership's mail may reach, if any (for
+    the letters whose people the machine names itself: those just brought in or routed)."""
+    reach = tuple(dict.fromkeys(e for e in to if rules.reaches(e)))
+    return (Tell(kind, reach, answer=answer),) if reach else ()

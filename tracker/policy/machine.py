@@ -28,7 +28,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from tracker.policy import support
-from tracker.policy.audience import is_raiser, may_act_at, tell
+from tracker.policy.audience import is_raiser, may_act_at, tell, told
 from tracker.policy.calendar import spoken
 from tracker.policy.events import (CONFERENCE_CATEGORY, Correct, DeadlinePassed, DuplicateIntake, Event,
                                    MailRefused, Opening, ReminderDue, Reply, Route)
@@ -78,8 +78,8 @@ def open_case(rules: Rules, opening: Opening, now: datetime) -> Transition:
     kinds = ("confirmation", "notice") + (("immediate_risk_alert",) if opening.immediate_risk else ())
     tells = tell(rules, state, kinds, None, answer="confirmation")
     at_stage = tuple(p.email for p in people if p.stage == stage.key)
-    tells += (Tell("escalated", at_stage),) if direct and at_stage else ()
-    tells += (Tell("involved", tuple(p.email for p in involved)),) if involved else ()
+    tells += told(rules, "escalated", at_stage) if direct else ()
+    tells += told(rules, "involved", [p.email for p in involved])
     tells += tell(rules, state, ("route_request",), None) if missing else ()
     words = Words(reason="immediate_risk" if direct else None, missing=missing, involved=roles)
     return Transition("opened", True, state, entries, tells, words, added=people, history=direct or bool(involved))
@@ -215,7 +215,7 @@ def _with_conference_people(rules: Rules, t: Transition) -> Transition:
     if not involved and not unfound:
         return t
     state = replace(t.state, people=t.state.people + involved)
-    tells = t.tell + ((Tell("involved", tuple(p.email for p in involved)),) if involved else ())
+    tells = t.tell + told(rules, "involved", [p.email for p in involved])
     tells += tell(rules, state, ("route_request",), None) if unfound else ()
     stage = rules.policy.stage(state.stage)
     return replace(t, state=state, tell=tells, entries=t.entries + _routing_entry(stage, unfound), added=involved,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from tracker.policy.audience import tell
+from tracker.policy.audience import tell, told
 from tracker.policy.events import Correct, DuplicateIntake, MailRefused, Reply, Route
 from tracker.policy.model import BOARD_ROLES, Stage
 from tracker.policy.rules import Rules
@@ -111,7 +111,7 @@ def route(rules: Rules, state: CaseState, ev: Route, now: datetime) -> Transitio
     who = "; ".join(f"{p.name or p.email} <{p.email}> ({p.side} side)" for p in added)
     entries = (Entry("routed", sender, f"routed by business support ({sender}) at stage {stage.key}: {who}",
                      stage=stage.key),) + entries
-    tells = (Tell("routed", tuple(p.email for p in added)),) + tell(rules, new, ("routed_feedback",), None) + \
+    tells = told(rules, "routed", [p.email for p in added]) + tell(rules, new, ("routed_feedback",), None) + \
         (Tell("support_done", (sender,), answer=True),)
     words = Words(actor=sender, command="route", reason="routed", missing=missing_at(rules, new.people, stage))
     return Transition("routed", True, new, entries, tells, words, added=tuple(added), history=True,
@@ -149,7 +149,7 @@ def correct(rules: Rules, state: CaseState, ev: Correct, now: datetime) -> Trans
     new, entries = _resumed(rules, replace(state, people=people), stage, now)
     entries = (Entry("corrected", sender, f"address corrected by business support ({sender}): {ev.old} -> "
                      f"{ev.new}", stage=state.stage),) + entries
-    tells = ((Tell(ev.resend, (ev.new,)),) if ev.resend else ()) + (Tell("support_done", (sender,), answer=True),)
+    tells = (told(rules, ev.resend, (ev.new,)) if ev.resend else ()) + (Tell("support_done", (sender,), answer=True),)
     return Transition("corrected", True, new, entries, tells, Words(actor=sender, command="correct"),
                       replaced=((ev.old, ev.new),), history=ev.resend in _HISTORY,
                       calendar="update" if new.stage_due_at != state.stage_due_at else None)
@@ -231,5 +231,5 @@ def duplicate(rules: Rules, state: CaseState, ev: DuplicateIntake) -> Transition
     party = any(p.email == sender for p in state.people)
     entry = Entry("duplicate_intake", sender, f"the same escalation sent again by {sender}: nothing new opened",
                   stage=state.stage)
-    return Transition("duplicate_intake", True, state, (entry,), (Tell("duplicate_intake", (sender,), answer=True),),
+    return Transition("duplicate_intake", True, state, (entry,), told(rules, "duplicate_intake", (sender,), answer=True),
                       Words(actor=sender, reason="party" if party else "not_party"))
