@@ -100,24 +100,23 @@ def _risk(value: str | None, errors: list[Issue]) -> bool | None:
     if not value:
         errors.append(_missing("immediate_risk"))
         return None
-    match = _YES_RE.match(value)
-    if not match:
-        errors.append(Issue("immediate_risk", f"We could not read '{value[:60]}' as yes or no. Write "
-                                              "'Immediate risk: yes' or 'Immediate risk: no'."))
-        return None
-    return match.group(1).lower() in ("yes", "y", "true")
+    return _yes_no(value, "immediate_risk", errors)
 
 
 def _looked_after(value: str | None, errors: list[Issue]) -> bool:
     """Optional, default no; a value that is neither is an error, not a guess: a looked-after
     child read as "no" would leave the IRO out."""
-    if not value:
-        return False
+    return bool(value) and bool(_yes_no(value, "looked_after", errors))
+
+
+def _yes_no(value: str, field: str, errors: list[Issue]) -> bool | None:
+    """yes / no (y, true / n, false, none), or None and an Issue saying how to write it."""
     match = _YES_RE.match(value)
     if not match:
-        errors.append(Issue("looked_after", f"We could not read '{value[:60]}' as yes or no. Write "
-                                            "'Looked after: yes' or 'Looked after: no'."))
-        return False
+        label = LABEL_NAMES[field]
+        errors.append(Issue(field, f"We could not read '{value[:60]}' as yes or no. Write "
+                                   f"'{label}: yes' or '{label}: no'."))
+        return None
     return match.group(1).lower() in ("yes", "y", "true")
 
 

@@ -132,3 +132,24 @@ def test_warnings_do_not_block_the_intake():
     assert parsed.kind == "intake" and parsed.errors == ()
     assert [(w.field, w.message.split(".")[0]) for w in parsed.warnings] == [
         ("reasons", "possible personal data: a date of birth")]
+
+
+@pytest.mark.parametrize("line,looked_after,error", [
+    ("Looked after: yes", True, False), ("* **Looked-after child** - Yes", True, False),
+    ("Child looked after: no", False, False), ("", False, False),
+    ("Looked after: the council, since March", False, True)])
+def test_looked_after_is_optional_default_no_and_never_guessed(line, looked_after, error):
+    body = FULL.replace("Reasons:", f"{line}\nReasons:") if line else FULL
+    msg = parse_message(mail(body))
+    assert msg.kind == "intake" and msg.fields.looked_after is looked_after
+    assert ("looked_after" in {e.field for e in msg.errors}) is error
+    assert msg.to_contract()["fields"]["looked_after"] is looked_after
+
+
+@pytest.mark.parametrize("text,command,statement", [
+    ("ROUTE\nNat Named, Named Nurse, Example Health <nat@health.example.test>\n\nKit <kit@health.example.test>",
+     "route", "Nat Named, Named Nurse, Example Health <nat@health.example.test>\nKit <kit@health.example.test>"),
+    ("Correct: a@b.example.test -> c@b.example.test", "correct", "a@b.example.test -> c@b.example.test")])
+def test_business_supports_keywords_are_read_one_person_a_line(text, command, statement):
+    msg = parse_message(b"From: business@partnership.example.test\nSubject: RE: [ESC-2026-0042] x\n\n" + text.encode())
+    assert (msg.command, msg.statement) == (command, statement)

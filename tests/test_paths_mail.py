@@ -109,7 +109,8 @@ class ListMessage(ParsedMessage):
 
 def through_a_list(s: Scenario, raw: bytes) -> None:
     msg = parse_message(raw)
-    listed = ListMessage(**{f.name: getattr(msg, f.name) for f in dataclasses.fields(ParsedMessage)})
+    listed = ListMessage(**{**{f.name: getattr(msg, f.name) for f in dataclasses.fields(ParsedMessage)},
+                            "via_list": True})
     with transaction(s.h.app.engine) as session:
         row = InboundMessage(partnership="test", mailbox="INBOX", source_key=listed.message_id, sha256=listed.message_id,
                              received_at=s.clock.now, kind="reply", disposition="", reason="")

@@ -4,10 +4,11 @@ the IRO and the CP chairs onto a case; Wiltshire's imminent risk goes straight t
 Board's nominated person."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
+from tests.helpers.harness import LONDON
 from tests.helpers.scenarios import DSL, SUPPORT, Scenario, text_of
 from tracker.storage.models import Case
 
@@ -18,14 +19,18 @@ COUNCIL_ONLY = {"directory": [{"agency": "Example Council", "domains": ["council
                                "senior_manager": "Sol Senior, Head of Service <sol.senior@council.example.test>"}]}
 
 
-@pytest.fixture
-def wolverhampton(tmp_path):
-    from tests.helpers.harness import LONDON
-    from datetime import datetime
+START = datetime(2026, 11, 23, 10, tzinfo=LONDON)  # a Monday
 
-    s = Scenario(tmp_path, "wolverhampton", datetime(2026, 11, 23, 10, tzinfo=LONDON), COUNCIL_ONLY)
+
+def playing(tmp_path, policy: str, extra: dict | None):
+    s = Scenario(tmp_path, policy, START, extra)
     yield s
     s.close()
+
+
+@pytest.fixture
+def wolverhampton(tmp_path):
+    yield from playing(tmp_path, "wolverhampton", COUNCIL_ONLY)
 
 
 def past_due(s: Scenario) -> None:
@@ -96,10 +101,7 @@ def test_a_party_cannot_route_and_a_stranger_learns_nothing(wolverhampton):
 
 
 def test_a_directory_change_reaches_an_open_case_at_its_next_step(tmp_path):
-    from tests.helpers.harness import LONDON
-    from datetime import datetime
-
-    start = datetime(2026, 11, 23, 10, tzinfo=LONDON)
+    start = START
     before = Scenario(tmp_path, "wolverhampton", start, COUNCIL_ONLY)
     before.raise_case()
     before.close()
@@ -122,12 +124,7 @@ WSX = {"directory": [
 
 @pytest.fixture
 def west_sussex(tmp_path):
-    from tests.helpers.harness import LONDON
-    from datetime import datetime
-
-    s = Scenario(tmp_path, "west-sussex", datetime(2026, 11, 23, 10, tzinfo=LONDON), WSX)
-    yield s
-    s.close()
+    yield from playing(tmp_path, "west-sussex", WSX)
 
 
 def test_a_looked_after_child_brings_the_iro_onto_the_case_at_every_stage(west_sussex):
@@ -159,10 +156,7 @@ def test_a_conference_dispute_brings_in_the_cp_chairs_and_a_conference_request_d
 
 
 def test_a_looked_after_child_with_no_iro_in_the_directory_is_routed(tmp_path):
-    from tests.helpers.harness import LONDON
-    from datetime import datetime
-
-    s = Scenario(tmp_path, "west-sussex", datetime(2026, 11, 23, 10, tzinfo=LONDON))
+    s = Scenario(tmp_path, "west-sussex", START)
     s.raise_case(Looked_after="yes")
     assert "Independent Reviewing Officer (IRO)" in text_of(s.mail("route_request", SUPPORT))
     assert "Still being found" in text_of(s.mail("confirmation", RAISER))
@@ -183,10 +177,7 @@ COUNCIL_WORKER = "kim.worker@council.example.test"
     (RAISER, OTHER, "rae.rep@council.example.test"),  # the raiser's agency's nominated representative
     (OTHER, COUNCIL_WORKER, "bo.manager@partnership.example.test")])  # Example Health has none: the Board manager
 def test_wiltshire_imminent_risk_is_referred_direct_to_the_boards_nominated_person(tmp_path, raiser, other, nominated):
-    from tests.helpers.harness import LONDON
-    from datetime import datetime
-
-    s = Scenario(tmp_path, "wiltshire", datetime(2026, 11, 23, 10, tzinfo=LONDON), WILTS)
+    s = Scenario(tmp_path, "wiltshire", START, WILTS)
     s.raise_case(sender=raiser, Immediate_risk="yes", Raised_by=f"Pat Worker, Worker, Agency <{raiser}>",
                  Disagreement_with=f"Kim Other, Worker, Agency <{other}>", My_manager=None, Their_manager=None)
     case = s.case()

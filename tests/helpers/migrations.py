@@ -17,14 +17,20 @@ from tracker.storage.models import Case, Event
 T = datetime(2026, 11, 23, 10, tzinfo=timezone.utc)
 
 
+def insert_case(c: sa.Connection, policy: str, stage: str, risk: bool) -> None:
+    """Case 1, written with the columns every schema version since 0001 has."""
+    c.execute(sa.text(
+        'INSERT INTO "case" (id, ref, partnership, policy, stage, status, about, immediate_risk, category, '
+        "client_reference, decision_disputed, decision_date, reasons, outcome_sought, raised_at, "
+        "stage_started_at, stage_due_at, thread_id, policy_gap_flagged, debrief_requested) VALUES "
+        "(1, 'ESC-2026-0001', 'example', :policy, :stage, 'open', 'child', :risk, 'other', 'CH-1', "
+        "'d', :d, 'r', 'o', :t, :t, :t, 'ESC-2026-0001.thread@x', false, false)"),
+        {"policy": policy, "stage": stage, "risk": risk, "d": date(2026, 11, 20), "t": T})
+
+
 def fill_version_0001(engine: sa.Engine) -> None:
     with engine.begin() as c:
-        c.execute(sa.text(
-            'INSERT INTO "case" (id, ref, partnership, policy, stage, status, about, immediate_risk, category, '
-            "client_reference, decision_disputed, decision_date, reasons, outcome_sought, raised_at, "
-            "stage_started_at, stage_due_at, thread_id, policy_gap_flagged, debrief_requested) VALUES "
-            "(1, 'ESC-2026-0001', 'example', 'wolverhampton', '2', 'open', 'child', false, 'other', 'CH-1', "
-            "'d', :d, 'r', 'o', :t, :t, :t, 'ESC-2026-0001.thread@x', false, false)"), {"d": date(2026, 11, 20), "t": T})
+        insert_case(c, "wolverhampton", "2", False)
         old = Event(case_id=1, seq=1, at=T, kind="update", actor="a@b.example.test", stage="1",
                     summary="update from a@b.example.test", statement="we spoke today", prev_hash=GENESIS, hash="")
         old.hash = _digest_before_0003(GENESIS, "ESC-2026-0001", old)
@@ -67,12 +73,7 @@ def round_trip_0007(engine: sa.Engine) -> None:
     bounced); going back drops only what 0007 added."""
     migrate.upgrade(engine, "0006")
     with engine.begin() as c:
-        c.execute(sa.text(
-            'INSERT INTO "case" (id, ref, partnership, policy, stage, status, about, immediate_risk, category, '
-            "client_reference, decision_disputed, decision_date, reasons, outcome_sought, raised_at, "
-            "stage_started_at, stage_due_at, thread_id, policy_gap_flagged, debrief_requested) VALUES "
-            "(1, 'ESC-2026-0001', 'example', 'wiltshire', '3', 'open', 'child', true, 'other', 'CH-1', "
-            "'d', :d, 'r', 'o', :t, :t, :t, 'ESC-2026-0001.thread@x', false, false)"), {"d": date(2026, 11, 20), "t": T})
+        insert_case(c, "wiltshire", "3", True)
         c.execute(sa.text("INSERT INTO party (id, case_id, role, side, email) VALUES "
                           "(1, 1, 'raiser', 'raiser', 'a@council.example.test')"))
     migrate.upgrade(engine, "0007")

@@ -3,6 +3,8 @@ SQLite), and the intake a worker sends through it: shared by the end-to-end, sce
 OAuth tests."""
 from __future__ import annotations
 
+import email
+import email.policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -51,4 +53,25 @@ def intake_mail() -> bytes:
     msg["Subject"] = "Escalation: early help declined"
     msg["Message-ID"] = make_msgid(domain="council.example.test")
     msg.set_content(BODY)
+    return msg.as_bytes()
+
+
+def parsed(raw: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def reply_to(received: bytes, sender: str, text: str, headers: dict | None = None) -> bytes:
+    """What a mail client does: Re: the subject, thread on its Message-ID, quote it below."""
+    original = parsed(received)
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = str(original["Reply-To"] or original["From"])
+    msg["Subject"] = "RE: " + str(original["Subject"])
+    msg["Message-ID"] = make_msgid(domain=sender.split("@")[1])
+    msg["In-Reply-To"] = original["Message-ID"]
+    msg["References"] = original["Message-ID"]
+    for k, v in (headers or {}).items():
+        msg[k] = v
+    quoted = "\n".join("> " + line for line in original.get_body(("plain",)).get_content().splitlines()[:20])
+    msg.set_content(f"{text}\n\nSent from my phone\n\n-----Original Message-----\n{quoted}\n")
     return msg.as_bytes()

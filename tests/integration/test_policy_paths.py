@@ -4,16 +4,12 @@ a looked-after child, where the IRO is on the case from the start; and a Wiltshi
 imminent-risk case, referred straight to the Board's nominated person."""
 from __future__ import annotations
 
-import email
-import email.policy
 from datetime import datetime, timedelta, timezone
-from email.message import EmailMessage
-from email.utils import make_msgid
 
 from sqlmodel import Session, select
 
 from tests.helpers.harness import Clock
-from tests.helpers.stack import INTAKE, OTHER, WORKER, intake_mail, service_config
+from tests.helpers.stack import INTAKE, OTHER, WORKER, intake_mail, parsed, reply_to, service_config
 from tracker.cases import record
 from tracker.config.load import config_from_dict
 from tracker.daemon.app import App
@@ -27,25 +23,6 @@ IRO = "iro@council.example.test"
 REP = "rep@council.example.test"
 BOARD_MANAGER = "boardmanager@partnership.example.test"
 DSL = "dsl@partnership.example.test"
-
-
-def parsed(raw: bytes) -> email.message.EmailMessage:
-    return email.message_from_bytes(raw, policy=email.policy.default)
-
-
-def reply_to(received: bytes, sender: str, text: str) -> bytes:
-    """What a mail client does: Re: the subject, thread on its Message-ID, quote it below."""
-    original = parsed(received)
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = str(original["Reply-To"] or original["From"])
-    msg["Subject"] = "RE: " + str(original["Subject"])
-    msg["Message-ID"] = make_msgid(domain=sender.split("@")[1])
-    msg["In-Reply-To"] = original["Message-ID"]
-    msg["References"] = original["Message-ID"]
-    quoted = "\n".join("> " + line for line in words(received).splitlines()[:20])
-    msg.set_content(f"{text}\n\nSent from my phone\n\n-----Original Message-----\n{quoted}\n")
-    return msg.as_bytes()
 
 
 def words(raw: bytes) -> str:

@@ -2,14 +2,9 @@
 their own mailbox to the mail they actually received."""
 from __future__ import annotations
 
-import email
-import email.policy
-from email.message import EmailMessage
-from email.utils import make_msgid
-
 from sqlmodel import Session, select
 
-from tests.helpers.stack import INTAKE, OTHER, WORKER, intake_mail, service_config
+from tests.helpers.stack import INTAKE, OTHER, WORKER, intake_mail, parsed, reply_to, service_config
 from tracker.cases import record
 from tracker.daemon.app import App
 from tracker.daemon.clock import SystemClock
@@ -19,27 +14,6 @@ MANAGER = "manager@council.example.test"
 OTHER_MANAGER = "othermanager@health.example.test"
 BUSINESS = "business@partnership.example.test"
 STRANGER = "stranger@elsewhere.example.test"
-
-
-def parsed(raw: bytes) -> email.message.EmailMessage:
-    return email.message_from_bytes(raw, policy=email.policy.default)
-
-
-def reply_to(received: bytes, sender: str, text: str, headers: dict | None = None) -> bytes:
-    """What a mail client does: Re: the subject, thread on its Message-ID, quote it below."""
-    original = parsed(received)
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = str(original["Reply-To"] or original["From"])
-    msg["Subject"] = "RE: " + str(original["Subject"])
-    msg["Message-ID"] = make_msgid(domain=sender.split("@")[1])
-    msg["In-Reply-To"] = original["Message-ID"]
-    msg["References"] = original["Message-ID"]
-    for k, v in (headers or {}).items():
-        msg[k] = v
-    quoted = "\n".join("> " + line for line in original.get_body(("plain",)).get_content().splitlines()[:20])
-    msg.set_content(f"{text}\n\nSent from my phone\n\n-----Original Message-----\n{quoted}\n")
-    return msg.as_bytes()
 
 
 def test_a_case_played_by_mail_from_the_parties_own_mailboxes(mailstack, tmp_path, monkeypatch):
