@@ -473,3 +473,24 @@ def test_people_the_machine_names_itself_are_told_only_inside_the_partnership():
     outside = Person("routed", "", "someone@elsewhere.example.test")
     routed = advance(fenced, wolverhampton_at_3_with_health_missing().state, Route(SUPPORT, (outside,)), NOW)
     assert "routed" not in dict(kinds(routed)) and dict(kinds(routed))["support_done"] == (SUPPORT,)
+
+
+def test_an_iro_business_support_routes_is_on_the_case_for_all_of_it():
+    r = rules("west-sussex", DIRECTORY.__class__())
+    opened = open_case(r, Opening(INTAKE, False, RAISER, looked_after=True), NOW)
+    assert opened.state.looked_after and opened.words.missing == ("iro",)
+    iro = Person("routed", "", "ira@council.example.test", None, "Ira", "Independent Reviewing Officer", "Council")
+    t = advance(r, opened.state, Route(SUPPORT, (iro,)), NOW)
+    [added] = t.added
+    assert (added.role, added.side, added.stage) == ("iro", "oversight", None)
+    assert dict(kinds(t))["involved"] == ("ira@council.example.test",) and "routed" not in dict(kinds(t))
+    assert t.words.missing == () and t.words.involved == ("iro",)
+    moved = advance(r, t.state, DeadlinePassed(), NOW)
+    assert "ira@council.example.test" in dict(kinds(moved))["escalated"]
+
+
+def test_a_role_still_wanted_is_asked_for_again_at_the_next_stage():
+    r = rules("west-sussex", DIRECTORY.__class__())
+    opened = open_case(r, Opening(INTAKE, False, RAISER, looked_after=True), NOW)
+    moved = advance(r, opened.state, DeadlinePassed(), NOW)
+    assert "iro" in moved.words.missing and dict(kinds(moved))["route_request"] == (SUPPORT,)

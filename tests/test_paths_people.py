@@ -158,8 +158,15 @@ def test_a_conference_dispute_brings_in_the_cp_chairs_and_a_conference_request_d
 def test_a_looked_after_child_with_no_iro_in_the_directory_is_routed(tmp_path):
     s = Scenario(tmp_path, "west-sussex", START)
     s.raise_case(Looked_after="yes")
-    assert "Independent Reviewing Officer (IRO)" in text_of(s.mail("route_request", SUPPORT))
+    request = s.mail("route_request", SUPPORT)
+    assert "Independent Reviewing Officer (IRO)" in text_of(request)
     assert "Still being found" in text_of(s.mail("confirmation", RAISER))
+    s.reply(request, SUPPORT, "ROUTE\nIra Reviewing, Independent Reviewing Officer, County Council <ira.iro@council.example.test>")
+    assert "a party at every stage" in text_of(s.mail("involved", "ira.iro@council.example.test"))
+    iro = next(p for p in s.people() if p.email == "ira.iro@council.example.test")
+    assert (iro.role, iro.side, iro.stage) == ("iro", "oversight", None)
+    past_due(s)
+    assert s.mails("escalated", "ira.iro@council.example.test") and len(s.mails("route_request", SUPPORT)) == 1
     s.close()
 
 

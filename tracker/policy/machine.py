@@ -34,7 +34,8 @@ from tracker.policy.events import (CONFERENCE_CATEGORY, Correct, DeadlinePassed,
                                    MailRefused, Opening, ReminderDue, Reply, Route)
 from tracker.policy.model import Stage
 from tracker.policy.rules import Rules
-from tracker.policy.staffing import involved_people, missing_at, next_clock, reminder_time, stage_due, stage_people
+from tracker.policy.staffing import (involved_people, missing_at, next_clock, pending_roles, reminder_time, stage_due,
+                                     stage_people)
 from tracker.policy.state import CaseState, Entry, Person, Tell, Transition, Words
 
 __all__ = ["Rules", "CaseState", "Person", "Entry", "Tell", "Words", "Transition", "Opening", "Reply",
@@ -70,7 +71,8 @@ def open_case(rules: Rules, opening: Opening, now: datetime) -> Transition:
     involved, roles, unfound = _involve(rules, people, whens)
     people += involved
     state = CaseState("open", stage.key, opening.immediate_risk, now, due, reminder_time(rules.calendar, now, due),
-                      referred_to_board_at=now if stage.board_referral else None, people=people)
+                      referred_to_board_at=now if stage.board_referral else None, looked_after=opening.looked_after,
+                      conference=opening.conference, people=people)
     missing = (missing_at(rules, people, stage) if direct else ()) + unfound
     entries = (Entry("opened", opening.actor, f"case opened at stage {stage.key} ({stage.name})"
                      + (" (referred direct: immediate risk)" if direct else ""), stage=stage.key),)
@@ -213,8 +215,8 @@ def _with_conference_people(rules: Rules, t: Transition) -> Transition:
     """A conference requested brings in the people the policy names for conference matters."""
     involved, roles, unfound = _involve(rules, t.state.people, ("conference",))
     if not involved and not unfound:
-        return t
-    state = replace(t.state, people=t.state.people + involved)
+        return replace(t, state=replace(t.state, conference=True))
+    state = replace(t.state, people=t.state.people + involved, conference=True)
     tells = t.tell + told(rules, "involved", [p.email for p in involved])
     tells += tell(rules, state, ("route_request",), None) if unfound else ()
     stage = rules.policy.stage(state.stage)
@@ -271,7 +273,7 @@ def _escalate(rules: Rules, state: CaseState, stage: Stage, now: datetime, words
                     expiry_handled_at=None, clock_stopped_at=None, clock_stopped_for=None,
                     referred_to_board_at=state.referred_to_board_at or (now if stage.board_referral else None),
                     people=state.people + added)
-    missing = missing_at(rules, moved.people, stage)
+    missing = missing_at(rules, moved.people, stage) + pending_roles(rules, moved)
     kinds = ("escalated", "escalation_feedback") + (("route_request",) if missing else ())
     entry = (Entry("escalated_to", "service", f"moved to stage {stage.key} ({stage.name})", stage=stage.key),)
     return Transition("escalated", True, moved, entry + _routing_entry(stage, missing),

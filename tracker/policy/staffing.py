@@ -98,6 +98,14 @@ def missing_at(rules: Rules, people: tuple[Person, ...], stage: Stage) -> tuple[
     return tuple(out)
 
 
+def pending_roles(rules: Rules, state: CaseState) -> tuple[str, ...]:
+    """The roles the policy brings onto this case (a looked-after child's IRO, a conference
+    matter's CP chairs) that nobody reachable fills yet: business support is still finding them."""
+    whens = {w for w, on in (("looked_after", state.looked_after), ("conference", state.conference)) if on}
+    return tuple(dict.fromkeys(r.role for r in rules.policy.involve if r.when in whens and not any(
+        p.role == r.role and p.side == "oversight" and not p.bounced for p in state.people)))
+
+
 def involved_people(rules: Rules, people: tuple[Person, ...], role: str) -> tuple[Person, ...]:
     """The people who fill `role` for the whole case (the IRO of the local authority, the CP
     chairs): from the sides' agencies first, else whichever agency of the directory has the

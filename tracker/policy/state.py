@@ -43,13 +43,17 @@ class CaseState:
     # clock stands still from then until business support corrects the address or routes
     clock_stopped_at: datetime | None = None
     clock_stopped_for: str | None = None  # the side: raiser | other
+    # what brings people onto the case for all of it (Policy.involve): a looked-after child,
+    # a conference matter (its category, or a conference requested)
+    looked_after: bool = False
+    conference: bool = False
     people: tuple[Person, ...] = ()
 
 
 # The columns of a case that the machine decides (CaseState's fields but its people).
 DECIDED = ("status", "stage", "immediate_risk", "stage_started_at", "stage_due_at", "remind_at", "acknowledged_at",
            "expiry_handled_at", "closed_at", "outcome", "policy_gap_flagged", "debrief_requested",
-           "referred_to_board_at", "clock_stopped_at", "clock_stopped_for")
+           "referred_to_board_at", "clock_stopped_at", "clock_stopped_for", "looked_after", "conference")
 
 
 # Record entries whose words are the Notification's "Record of discussions": what the

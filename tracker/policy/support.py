@@ -19,7 +19,7 @@ from tracker.policy.audience import tell, told
 from tracker.policy.events import Correct, DuplicateIntake, MailRefused, Reply, Route
 from tracker.policy.model import BOARD_ROLES, Stage
 from tracker.policy.rules import Rules
-from tracker.policy.staffing import SIDES, missing_at, restarted
+from tracker.policy.staffing import SIDES, missing_at, pending_roles, restarted
 from tracker.policy.state import CaseState, Entry, Person, Tell, Transition, Words
 
 # The letters that carry a stage's notice: a bounce of one can leave a side without it, and
@@ -90,32 +90,53 @@ def _support_refused(state: CaseState, sender: str, command: str, why: str, deta
 
 def route(rules: Rules, state: CaseState, ev: Route, now: datetime) -> Transition:
     """The people named become parties of the current stage, on the side their agency is
-    (else the side nobody is known for), and get its notice; the raiser hears who was added;
-    a clock stopped for that side runs again."""
+    (else the side nobody is known for), and get its notice; where the stage lacks nobody
+    but the policy still waits for someone to bring onto the whole case (an IRO), they are
+    that, for every stage. The raiser hears who was added; a clock stopped for a side that
+    is now covered runs again."""
     refused = _not_from_support(rules, state, ev.sender, "route")
     if refused:
         return refused
     sender = ev.sender.lower()
     stage = rules.policy.stage(state.stage)
     known = {p.email for p in state.people if p.stage == stage.key or p.stage is None}
-    missing = missing_at(rules, state.people, stage)
+    missing, pending = missing_at(rules, state.people, stage), pending_roles(rules, state)
     added: list[Person] = []
     for p in ev.people:
         if p.email not in known and p.email not in {a.email for a in added}:
-            side = _side_for(rules, state.people, p.email, missing, stage)
-            added.append(Person(_role_for(stage, side), side, p.email, stage.key, p.name, p.title, p.agency))
+            added.append(_routed(rules, state, p, stage, missing, pending))
     if not added:
         why = "route_known" if ev.people else "route_unreadable"
         return _support_refused(state, sender, "route", why, "\n".join(ev.unreadable) or None)
     new, entries = _resumed(rules, replace(state, people=state.people + tuple(added)), stage, now)
-    who = "; ".join(f"{p.name or p.email} <{p.email}> ({p.side} side)" for p in added)
+    who = "; ".join(f"{p.name or p.email} <{p.email}> ({p.role.replace('_', ' ') if p.side == 'oversight' else p.side + ' side'})"
+                    for p in added)
     entries = (Entry("routed", sender, f"routed by business support ({sender}) at stage {stage.key}: {who}",
                      stage=stage.key),) + entries
-    tells = told(rules, "routed", [p.email for p in added]) + tell(rules, new, ("routed_feedback",), None) + \
+    throughout = [p for p in added if p.side == "oversight"]
+    tells = told(rules, "routed", [p.email for p in added if p.side != "oversight"]) + \
+        told(rules, "involved", [p.email for p in throughout]) + tell(rules, new, ("routed_feedback",), None) + \
         (Tell("support_done", (sender,), answer=True),)
-    words = Words(actor=sender, command="route", reason="routed", missing=missing_at(rules, new.people, stage))
+    words = Words(actor=sender, command="route", reason="routed", involved=tuple(p.role for p in throughout),
+                  missing=missing_at(rules, new.people, stage) + pending_roles(rules, new))
     return Transition("routed", True, new, entries, tells, words, added=tuple(added), history=True,
                       calendar="update" if new.stage_due_at != state.stage_due_at else None)
+
+
+def _routed(rules: Rules, state: CaseState, p: Person, stage: Stage, missing: tuple[str, ...],
+            pending: tuple[str, ...]) -> Person:
+    """Who a routed person is on the case: for the whole case when only a role the policy
+    brings in is still wanted (the one their title names, else the first), else at the stage."""
+    if pending and not [m for m in missing if m in SIDES + ("board",)]:
+        title = (p.title or "").lower()
+        role = next((r for r in pending if any(w in title for w in _ROLE_WORDS.get(r, (r,)))), pending[0])
+        return Person(role, "oversight", p.email, None, p.name, p.title, p.agency)
+    side = _side_for(rules, state.people, p.email, missing, stage)
+    return Person(_role_for(stage, side), side, p.email, stage.key, p.name, p.title, p.agency)
+
+
+# Words in a routed person's title that name a role the policy brings in.
+_ROLE_WORDS = {"iro": ("reviewing", "iro"), "cp_chair": ("child protection", "conference", "chair")}
 
 
 def _side_for(rules: Rules, people: tuple[Person, ...], email: str, missing: tuple[str, ...], stage: Stage) -> str:

@@ -53,6 +53,9 @@ class Case(SQLModel, table=True):
     # stands still from then until business support corrects or routes (tracker/policy/support.py).
     clock_stopped_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
     clock_stopped_for: Optional[str] = None  # the side: raiser | other
+    # What brings people onto the case for all of it (West Sussex: the IRO, the CP chairs).
+    looked_after: bool = False
+    conference: bool = False
 
 
 class Party(SQLModel, table=True):

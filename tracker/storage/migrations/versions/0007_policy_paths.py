@@ -1,5 +1,5 @@
 """the paths the policies describe: a stage's clock stopped by a bounce, bounced addresses,
-calendar entries that follow the case
+what brings people onto a case (looked after, conference), calendar entries that follow it
 
 Revision ID: 0007
 Revises: 0006
@@ -18,10 +18,15 @@ depends_on = None
 
 def upgrade() -> None:
     # Only additions: every existing row keeps its values (no clock stopped, nobody bounced,
-    # no calendar entry remembered: entries sent before this version are left as they are).
-    with op.batch_alter_table('case', schema=None) as batch_op:
+    # not known to be looked after, no calendar entry remembered: entries sent before this
+    # version are left as they are).
+    # In place (ALTER TABLE ... ADD COLUMN): a copy of "case", as batch mode may make on
+    # SQLite, would break the foreign keys that point at it.
+    with op.batch_alter_table('case', schema=None, recreate='never') as batch_op:
         batch_op.add_column(sa.Column('clock_stopped_at', tracker.storage.db.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('clock_stopped_for', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+        batch_op.add_column(sa.Column('looked_after', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('conference', sa.Boolean(), nullable=False, server_default=sa.false()))
     with op.batch_alter_table('party', schema=None) as batch_op:
         batch_op.add_column(sa.Column('bounced', sa.Boolean(), nullable=False, server_default=sa.false()))
     op.create_table(
@@ -50,5 +55,7 @@ def downgrade() -> None:
     with op.batch_alter_table('party', schema=None, recreate='never') as batch_op:
         batch_op.drop_column('bounced')
     with op.batch_alter_table('case', schema=None, recreate='never') as batch_op:
+        batch_op.drop_column('conference')
+        batch_op.drop_column('looked_after')
         batch_op.drop_column('clock_stopped_for')
         batch_op.drop_column('clock_stopped_at')
