@@ -256,7 +256,8 @@ def test_policy_table_shows_every_stage_and_marks_assumptions():
     rows = {line.split()[0]: line for line in text.splitlines() if line.split()[:1] and
             line.split()[0] in {"pre-escalation", "1", "2", "3"}}
     assert rows["1"].split()[-3:] == ["2*", "3", "escalate"]
-    assert rows["3"].split()[-3:] == ["3", "8", "final"]
+    assert rows["3"].split()[-7:] == ["3", "8", "final,", "referral", "to", "the", "Board"]
+    assert "board_representative (else board_manager)" in rows["3"]
     assert "* assumption, stage 1:" in text and "Final decision: 3 WD" in text
 
 

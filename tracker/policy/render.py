@@ -40,8 +40,10 @@ def _rows(policy: Policy) -> list[list[str]]:
     for s, total in policy.cumulative():
         days = f"{s.working_days}{'*' if s.assumption else ''}"
         cum = str(total) if s.in_chain else f"({total})"
-        expiry = s.on_expiry.replace("_", " ") + (", may request conference" if s.may_request_conference else "")
-        rows.append([s.key, s.name, ", ".join(s.parties), days, cum, expiry])
+        expiry = s.on_expiry.replace("_", " ") + (", may request conference" if s.may_request_conference else "") \
+            + (", referral to the Board" if s.board_referral else "")
+        parties = ", ".join(r + (f" (else {s.stand_in(r)})" if s.stand_in(r) else "") for r in s.parties)
+        rows.append([s.key, s.name, parties, days, cum, expiry])
     return rows
 
 
@@ -70,6 +72,8 @@ def policy_table(policy: Policy) -> str:
               f"{policy.immediate_risk}",
               "Emergency contacts: " + "; ".join(f"{label} {num}" for label, num in policy.emergency_contacts),
               f"After the last stage: {policy.final_route}"]
+    lines += [f"Brought onto a case for all of it ({i.when.replace('_', ' ')}): {i.role}. {i.why}"
+              for i in policy.involve]
     lines += [f"Note: {n}" for n in policy.notes]
     lines += [f"* assumption, {a}" for a in policy.assumptions]
     return "\n".join(lines)
