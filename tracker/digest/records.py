@@ -1,11 +1,14 @@
-"""Resolution records: the "Notification of an Escalation" columns, anonymised, for the
-digest's CSV attachment and the Board's annual export.
+"""Resolution records: the "Notification of an Escalation" columns, for the Board's annual
+export, and the same without words for the weekly digest's CSV attachment.
 
 Wiltshire's form asks for Date · Escalation stage · Name and agency of professionals
 involved · Issue/concern · Record of discussions · Outcome · Date referred to the Board,
 and the client anonymised: the client is named only by the agencies' reference (never in
 these columns); the professionals are named once each with their agency, the issue is the
-decision disputed, the record of discussions is every UPDATE and statement as written.
+decision disputed, the record of discussions is every UPDATE and statement as written
+(`escalations export --csv`, written for business support alone). The digest carries no
+case content (no names, no words): its attachment has the agencies, the kind of
+disagreement and how many discussions there were (`DIGEST_COLUMNS`).
 """
 from __future__ import annotations
 
@@ -25,6 +28,11 @@ COLUMNS = (
     "Agencies involved (raising; receiving)", "Name and agency of professionals involved", "Issue/concern",
     "Kind of disagreement", "Record of discussions", "Outcome", "Working days taken",
     "Policy timetable to that stage (working days)", "Date referred to the Board",
+)
+DIGEST_COLUMNS = (
+    "Case reference", "Date raised", "Date resolved", "Escalation stage reached",
+    "Agencies involved (raising; receiving)", "Kind of disagreement", "Discussions recorded", "Outcome",
+    "Working days taken", "Policy timetable to that stage (working days)", "Date referred to the Board",
 )
 CLOSED = ("resolved", "withdrawn")
 _C = Case.__table__.c
@@ -132,13 +140,23 @@ def csv_row(r: ResolutionRow) -> list[str]:
             r.referred.isoformat() if r.referred else ""]
 
 
-def resolution_csv(rows) -> bytes:
-    """UTF-8 with a byte-order mark (so Excel reads it as UTF-8), CRLF lines, header first.
-    Cells that a spreadsheet would run as a formula are prefixed with an apostrophe."""
+def digest_row(r: ResolutionRow) -> list[str]:
+    """A resolution record without its words: what the weekly digest may carry."""
+    agencies = f"{r.raiser_agency or 'not given'}; {r.other_agency or 'not given'}"
+    return [r.ref, r.raised.isoformat(), r.closed.isoformat(), f"{r.stage} ({r.stage_name})", agencies,
+            r.category, str(len(r.discussions)), r.outcome, str(r.working_days),
+            "" if r.timetable_days is None else str(r.timetable_days),
+            r.referred.isoformat() if r.referred else ""]
+
+
+def resolution_csv(rows, words: bool = True) -> bytes:
+    """UTF-8 with a byte-order mark (so Excel reads it as UTF-8), CRLF lines, header first:
+    the form's fields (`words`), or the digest's columns without them. Cells that a
+    spreadsheet would run as a formula are prefixed with an apostrophe."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerows([_cell(v) for v in csv_row(r)] for r in rows)
+    writer.writerow(COLUMNS if words else DIGEST_COLUMNS)
+    writer.writerows([_cell(v) for v in (csv_row(r) if words else digest_row(r))] for r in rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

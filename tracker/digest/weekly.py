@@ -56,7 +56,7 @@ def queue_digest(session: Session, ctx, week: str) -> bool:
     session.add(DigestRun(partnership=p.id, week=week, queued_at=now))
     session.flush()  # a concurrent run for the same week fails here, on the primary key
     digest = build_digest(session, p, week, now, late=is_late(p, week, now))
-    attachment = Attachment(csv_filename(p, week), "text/csv", resolution_csv(digest.records))
+    attachment = Attachment(csv_filename(p, week), "text/csv", resolution_csv(digest.records, words=False))
     body = values(digest)
     for addr in p.business_support:
         enqueue(session, partnership=p, idem_key=f"digest/{p.id}/{week}/{addr}",
