@@ -104,19 +104,21 @@ def timed(fn, repeat: int = 1) -> tuple[list[float], object]:
     return times, result
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str], measure=None) -> None:
     """`bench_digest.py [N] [--postgres]`: --postgres starts a private PostgreSQL (the test
-    harness's) on loopback and runs the same measurements there."""
+    harness's) on loopback and runs the same measurements there. (bench_desk.py passes its
+    own `run(n, url)` as `measure`.)"""
+    measure = measure or run
     postgres = "--postgres" in argv
     argv = [a for a in argv if a != "--postgres"]
     n = int(argv[1].replace(",", "").replace("_", "")) if len(argv) > 1 else 100_000
     if not postgres:
-        return run(n, None)
+        return measure(n, None)
     from testbed.dirs import server_dir
     from testbed.postgres import Postgres
 
     with Postgres(server_dir("bench-postgres-")) as server:
-        run(n, server.new_database("bench"))
+        measure(n, server.new_database("bench"))
 
 
 def run(n: int, url: str | None) -> None:

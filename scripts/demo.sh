@@ -7,4 +7,8 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet -e .
+# The desk's stylesheet: GOV.UK Frontend (and, for the tests, axe-core) from the npm registry
+# at the versions in package-lock.json, built into build/desk/.
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent build
 .venv/bin/escalations demo "$@"

@@ -1,13 +1,17 @@
 #!/bin/bash
 # Install the system packages the integration tests need on Debian 12, as root:
-# Dovecot (IMAP + LMTP), Postfix, PostgreSQL and openssl. Idempotent; fast when all is present.
+# Dovecot (IMAP + LMTP), Postfix, PostgreSQL and openssl; for the desk's browser tests
+# Debian's Chromium and its driver (Playwright drives /usr/bin/chromium and downloads no
+# browser), certutil (libnss3-tools: the browser's own trust store, holding the test CA) and
+# Node.js with npm (the desk's GOV.UK Frontend styles are built from the npm package).
+# Idempotent; fast when all is present.
 #
 # The test harness (testbed/) runs its own private instances on free loopback ports from
 # a temporary directory, so the system services are neither configured nor needed: this script
 # makes sure none is left running on the standard ports after the install.
 set -euo pipefail
 
-PACKAGES=(dovecot-imapd dovecot-lmtpd postfix postgresql openssl)
+PACKAGES=(dovecot-imapd dovecot-lmtpd postfix postgresql openssl chromium chromium-driver libnss3-tools)
 MAIL_USER=vmail
 
 say() { echo "install-system-packages: $*"; }
@@ -47,6 +51,14 @@ if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1; then
     say "apt-get install python3-venv (python3 cannot make a virtualenv)"
     apt-get update -q >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv >/dev/null
+fi
+
+# Node.js and npm build the desk's stylesheet; a machine that already has them (from Debian or
+# elsewhere) keeps its own.
+if ! command -v npm >/dev/null 2>&1; then
+    say "apt-get install nodejs npm"
+    apt-get update -q >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm >/dev/null
 fi
 
 # `postfix -c DIR` needs DIR listed in alternate_config_directories of the default main.cf,

@@ -13,6 +13,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
+# The desk's stylesheet: GOV.UK Frontend (and, for the tests, axe-core) from the npm registry
+# at the versions in package-lock.json, built into build/desk/.
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent build
 
 set +e
 .venv/bin/python -m pytest "$@"

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import ssl
 import threading
 import time
 import urllib.parse
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from .https import serve, shut
 from .pki import Pki, make_test_pki
 
 __all__ = ["OAuthServer", "AADSTS_BAD_SECRET"]
@@ -128,20 +128,13 @@ class OAuthServer:
         class Handler(_Handler):
             idp = server
 
-        self._httpd = ThreadingHTTPServer((self.host, self.port), Handler)
-        self._httpd.daemon_threads = True
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.pki.server_cert, self.pki.server_key)
-        self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
+        self._httpd = serve(Handler, self.pki, self.host, self.port, "oauth-server")
         self.port = self._httpd.server_address[1]
-        threading.Thread(target=self._httpd.serve_forever, name="oauth-server", daemon=True).start()
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        shut(self._httpd)
+        self._httpd = None
 
     def __enter__(self) -> "OAuthServer":
         return self.start()

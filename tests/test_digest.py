@@ -258,8 +258,9 @@ def mail_text(raw: bytes) -> str:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     parts = [str(msg[h]) for h in ("Subject", "To", "From")]
     for part in msg.walk():
-        if not part.is_multipart():
-            parts.append(part.get_payload(decode=True).decode("utf-8-sig"))
+        if not part.is_multipart():  # pictures (the charts) as bytes: no marker may hide in them either
+            data = part.get_payload(decode=True)
+            parts.append(data.decode("utf-8-sig") if part.get_content_maintype() == "text" else data.decode("latin-1"))
     return "\n".join(parts)
 
 

@@ -31,6 +31,8 @@ def _check_one(config, clock: Clock) -> bool:
     _assumptions(config.partnership.policy)
     results = [_templates(config.partnership.templates_dir), _database(config.database_url),
                _inbox(config.partnership.inbox, clock), _outgoing(config.partnership.outgoing, clock)]
+    if config.desk:
+        results.append(_desk(config))
     for name, ok, detail in results:
         print(f"{name:<8} {'ok  ' if ok else 'FAIL'}  {detail}")
     return all(ok for _, ok, _ in results)
@@ -43,6 +45,24 @@ def _assumptions(policy) -> None:
     for what, how in assumed_values(policy):
         print(f"policy   WARN  {what} is this preset's assumption, not the policy's; confirm or change it "
               f"in config.toml: {how}")
+
+
+def _desk(config) -> tuple[str, bool, str]:
+    """[desk] is valid; a session key not set yet is said, not failed (the daemon needs none)."""
+    from tracker.desk.settings import desk_settings
+
+    try:
+        desk = desk_settings(config)
+    except ConfigError as exc:
+        return "desk", False, str(exc)
+    ways = ", ".join(w for w, on in (("links by email", desk.links), (f"{desk.oidc and desk.oidc.label} sign-in",
+                                                                     desk.oidc)) if on)
+    try:
+        desk.session_secret()
+        key = ""
+    except ConfigError as exc:
+        key = f"; not servable yet: {exc}"
+    return "desk", True, f"{desk.base_url}, sign-in with {ways}{key}"
 
 
 def _templates(own) -> tuple[str, bool, str]:

@@ -234,3 +234,15 @@ def cmd_demo(args) -> int:
     from tracker.cli.demo import run_demo
 
     return run_demo(Path(args.dir), sys.stdout, args.clock)
+
+
+def cmd_desk(args) -> int:
+    from tracker.desk.serve import serve
+    from tracker.daemon.logs import configure
+
+    app = _app(args)
+    configure(app.config.log_level)
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port {args.port} is not a port number (1 to 65535)")
+    serve(app, args.host, args.port)
+    return 0

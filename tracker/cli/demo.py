@@ -24,6 +24,7 @@ from tracker.daemon.clock import Clock
 from tracker.config.load import config_from_dict
 from tracker.storage.models import Case, InboundMessage, OutboxMail
 from tracker.cli.views import timeline
+from tracker.desk import demo as desk_demo
 
 LONDON = ZoneInfo("Europe/London")
 START = datetime(2026, 11, 23, 9, 30, tzinfo=LONDON)  # a Monday morning
@@ -60,6 +61,20 @@ Decision disputed: Attendance concerns were not shared with the police.
 Date of decision: 18 Nov 2026
 Reasons: The strategy discussion needed the attendance record.
 Outcome sought: The record shared before the next strategy discussion.
+"""
+
+# Still open when the demo ends, so the desk's Today page has something to show.
+INTAKE_FOUR = """Case reference: CH-0004-DEMO
+Immediate risk: no
+Category: roles and responsibilities
+Raised by: Jo Dummy, Designated Safeguarding Lead, Example Primary School <jo.dummy@school.example.test>
+My manager: Chris Head <chris.head@school.example.test>
+Disagreement with: Alex Example, Social Worker, Example Council Children's Services <alex.example@council.example.test>
+Their manager: Morgan Manager <morgan.manager@council.example.test>
+Decision disputed: The family was signposted to early help instead of an assessment by children's services.
+Date of decision: 25/11/2026
+Reasons: Three referrals from the school this term; the family has declined early help twice.
+Outcome sought: A children's social care assessment.
 """
 
 INTAKE_BAD = """Case reference: CH-0003-DEMO
@@ -149,14 +164,26 @@ class Demo:
         self.deliver(mail(sender, prefix + subject, f"{body}\n\n{quoted}\n", self.now, original.message_id, extra), what)
 
 
-def demo_config(folder: Path):
+def demo_data(folder: Path) -> dict:
+    """The project's config.toml pointed into the demo's folder (and, for the desk, a
+    session key of its own: tracker.desk.demo)."""
     project_config = SHIPPED_TEMPLATES.parent / "config.toml"
     data = tomllib.loads(project_config.read_text()) if project_config.exists() else {}
     data["database"] = {"url": f"sqlite:///{folder / 'escalations.db'}", "url_env": ""}
     data["inbox"] = {"kind": "maildir", "path": str(folder / "inbox")}
     data["outgoing"] = {"kind": "maildir", "path": str(folder / "sent")}
     data["templates"] = {"dir": str(SHIPPED_TEMPLATES)}
-    return config_from_dict(data, base=folder)
+    data["daemon"] = {**data.get("daemon", {}), "heartbeat_file": str(folder / "heartbeat.json")}
+    return data
+
+
+def demo_config(folder: Path):
+    """The demo's settings, also written to its folder's config.toml for `escalations desk`."""
+    data = demo_data(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    data["desk"] = desk_demo.desk_table(data, folder)
+    desk_demo.write_config(data, folder / "config.toml")
+    return config_from_dict(data, base=folder, path=folder / "config.toml")
 
 
 def run_demo(folder: Path, out: TextIO, clock: Clock) -> int:
@@ -191,10 +218,16 @@ def run_demo(folder: Path, out: TextIO, clock: Clock) -> int:
                "agreement before Friday's strategy discussion. Policy gap: consent guidance unclear.",
                "Inspector Ira Senior resolves it at stage 3", 16 * 60)
     demo.tick()
+    demo.now += timedelta(hours=1)
+    demo.deliver(mail("Jo Dummy <jo.dummy@school.example.test>", "Escalation: early help instead of an assessment",
+                      INTAKE_FOUR, demo.now), "escalation from Jo Dummy (school), left open for the desk")
+    demo.tick()
     with Session(demo.app.engine) as s:
         for case in s.exec(select(Case).order_by(Case.id)):
             print("\n" + timeline(s, demo.app.partnership, case), file=out)
     sent = sorted((folder / "sent" / "new").glob("*.eml"))
     print(f"\n{len(sent)} mails were 'sent': open them from {folder / 'sent' / 'new'}/*.eml", file=out)
+    demo.now = clock.now().astimezone(LONDON)  # the desk runs on the real clock
+    desk_demo.ready(demo.app, folder.resolve(), out)
     return 0
 

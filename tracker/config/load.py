@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from tracker.config.partnership import partnership
@@ -17,7 +18,7 @@ from tracker.config.values import Config, DaemonConfig
 from tracker.errors import ConfigError
 
 SECTIONS = {"partnership", "policy", "calendar", "database", "inbox", "outgoing", "templates", "digest", "logging",
-            "directory", "board", "security", "daemon", "retention"}
+            "directory", "board", "security", "daemon", "retention", "desk"}
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -50,6 +51,7 @@ def config_from_dict(data: Mapping[str, Any], base: Path, path: Path | None = No
         daemon=DaemonConfig(heartbeat_file=file_path(daemon, "daemon.heartbeat_file", base, "var/heartbeat.json"),
                             sweep_seconds=number(daemon, "daemon.sweep_seconds", 60.0, 1.0, 3600.0)),
         log_level=level,
+        desk=MappingProxyType(dict(table(data, "desk"))),
     )
 
 

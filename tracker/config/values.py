@@ -6,9 +6,11 @@ that holds one, and the secret is read when it is needed.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
 
 from tracker.policy.calendar import WorkingCalendar
 from tracker.policy.directory import Directory
@@ -138,3 +140,6 @@ class Config:
     partnership: PartnershipConfig
     daemon: DaemonConfig
     log_level: str = "INFO"
+    # [desk] as written; tracker.desk.settings validates it (at the desk's start and in
+    # `escalations check`): the web desk's settings stay out of the daemon's way.
+    desk: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

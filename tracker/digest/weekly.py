@@ -26,6 +26,8 @@ from tracker.digest.records import COLUMNS, export_rows, resolution_csv  # noqa:
 from tracker.digest.render import render_html, render_text, values
 from tracker.digest.weeks import (digest_trigger, due_week, is_late, iso_week,  # noqa: F401
                                   week_bounds, week_of)
+from tracker.desk.boardcharts import charts as board_charts
+from tracker.desk.charts import png, table as chart_table
 from tracker.storage.models import DigestRun
 from tracker.outgoing.letter import Letter
 from tracker.outgoing.outbox import enqueue
@@ -57,16 +59,30 @@ def queue_digest(session: Session, ctx, week: str) -> bool:
     session.flush()  # a concurrent run for the same week fails here, on the primary key
     digest = build_digest(session, p, week, now, late=is_late(p, week, now))
     attachment = Attachment(csv_filename(p, week), "text/csv", resolution_csv(digest.records, words=False))
-    body = values(digest)
+    pictures, body = chart_pictures(session, p, now), values(digest)
+    body["charts"] = [{k: v for k, v in c.items() if k != "png"} for c in pictures]
     for addr in p.business_support:
         enqueue(session, partnership=p, idem_key=f"digest/{p.id}/{week}/{addr}",
-                letter=Letter("digest", addr, body, attachments=(attachment,)),
+                letter=Letter("digest", addr, body, attachments=(attachment, *(
+                    Attachment(f"{c['name']}.png", "image/png", c["png"], c["cid"]) for c in pictures))),
                 case_id=None, ref=None, thread=[], now=now)
     if not p.business_support:
         log.warning("digest %s: no business support address configured; recorded as done, sent to nobody", week)
     log.info("digest %s queued for %d address(es)%s", week, len(p.business_support),
              " (late)" if digest.late else "")
     return True
+
+
+def chart_pictures(session: Session, partnership, now) -> list[dict]:
+    """The desk's Board charts as PNG pictures for the mail (Outlook shows no SVG), each with
+    its content ID, alternative text and numbers (the HTML shows them as a table too)."""
+    out = []
+    for chart in board_charts(session, partnership, now):
+        numbers = chart_table(chart)
+        out.append({"name": chart.name, "title": chart.title, "alt": chart.description, "png": png(chart),
+                    "cid": f"{chart.name}.{partnership.id}@{partnership.domain}", "head": numbers["head"],
+                    "rows": numbers["rows"]})
+    return out
 
 
 def last_sent_week(session: Session, partnership) -> str | None:

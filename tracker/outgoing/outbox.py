@@ -81,7 +81,8 @@ def pending_row(partnership, letter: Letter, idem_key: str, case_id: int | None,
         "auto": letter.auto,
     }
     attachments = [{"make": a.maker, "args": a.args} if isinstance(a, Later) else
-                   {"filename": a.filename, "content_type": a.content_type, "data": base64.b64encode(a.data).decode()}
+                   {"filename": a.filename, "content_type": a.content_type, "data": base64.b64encode(a.data).decode(),
+                    **({"content_id": a.content_id} if a.content_id else {})}
                    for a in letter.attachments]
     payload = json.dumps({"kind": letter.kind, "values": letter.values, "envelope": envelope,
                           "attachments": attachments}, default=_plain, ensure_ascii=False, separators=(",", ":"))
@@ -117,7 +118,8 @@ def compose(composer: Composer, letter_json: str) -> bytes:
     envelope = Envelope(**{**env, "date": datetime.fromisoformat(env["date"]),
                            "references": tuple(env["references"])},
                         attachments=tuple(MAKERS[a["make"]](a["args"]) if "make" in a else
-                                          Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"]))
+                                          Attachment(a["filename"], a["content_type"], base64.b64decode(a["data"]),
+                                                     a.get("content_id"))
                                           for a in d["attachments"]))
     return composer.compose(d["kind"], d["values"], envelope)
 
