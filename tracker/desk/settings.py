@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from tracker.config.readers import boolean, file_path, integer, only_known, text, texts
 from tracker.errors import ConfigError
 
 MICROSOFT_LOGIN = "https://login.microsoftonline.com"
@@ -91,9 +92,9 @@ def desk_settings(config) -> DeskSettings:
     """config.desk (the [desk] table) validated; defaults fill what is left out."""
     t = config.desk
     base = config.path.resolve().parent
-    _known(t, "desk.", {"base_url", "session_secret_env", "session_secret_file", "session_hours", "link_minutes",
+    only_known(t, "desk.", {"base_url", "session_secret_env", "session_secret_file", "session_hours", "link_minutes",
                         "links", "business_support", "board", "agency_leads", "oidc"})
-    url = _get(t, "desk.base_url", str, "http://127.0.0.1:8080").rstrip("/")
+    url = text(t, "desk.base_url", "http://127.0.0.1:8080").rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
         raise ConfigError("desk.base_url", f"must be the desk's address, like https://desk.example.org; got {url!r}")
@@ -103,14 +104,14 @@ def desk_settings(config) -> DeskSettings:
     oidc = t.get("oidc")
     settings = DeskSettings(
         base_url=url,
-        session_secret_env=_get(t, "desk.session_secret_env", str, "ESCALATIONS_DESK_SECRET"),
-        session_secret_file=_path(t, "desk.session_secret_file", base),
-        session_hours=_number(t, "desk.session_hours", 8, 1, 24),
-        link_minutes=_number(t, "desk.link_minutes", 15, 5, 60),
-        links=_get(t, "desk.links", bool, True),
+        session_secret_env=text(t, "desk.session_secret_env", "ESCALATIONS_DESK_SECRET"),
+        session_secret_file=file_path(t, "desk.session_secret_file", base, None),
+        session_hours=integer(t, "desk.session_hours", 8, 1, 24),
+        link_minutes=integer(t, "desk.link_minutes", 15, 5, 60),
+        links=boolean(t, "desk.links", True),
         business_support=tuple(config.partnership.business_support) + _people(t, "desk.business_support"),
         board=_people(t, "desk.board"),
-        agency_leads=tuple(_lead(x, i, config) for i, x in enumerate(_get(t, "desk.agency_leads", list, []))),
+        agency_leads=tuple(_lead(x, i, config) for i, x in enumerate(_tables(t, "desk.agency_leads"))),
         oidc=_oidc(oidc, base) if oidc is not None else None,
     )
     if not settings.links and settings.oidc is None:
@@ -122,13 +123,13 @@ def _lead(t: Any, i: int, config) -> AgencyLead:
     key = f"desk.agency_leads[{i}]"
     if not isinstance(t, Mapping):
         raise ConfigError(key, "each is a table: [[desk.agency_leads]] with agency, domains, people")
-    _known(t, key + ".", {"agency", "domains", "people"})
-    agency = _get(t, key + ".agency", str, "")
+    only_known(t, key + ".", {"agency", "domains", "people"})
+    agency = text(t, key + ".agency", "")
     if not agency:
         raise ConfigError(key + ".agency", "needed: the agency's name")
     directory = config.partnership.directory
     listed = next((a.domains for a in (directory.agencies if directory else ()) if a.name == agency), ())
-    domains = tuple(d.lower() for d in _get(t, key + ".domains", list, list(listed)))
+    domains = tuple(d.lower() for d in texts(t, key + ".domains") or listed)
     if not domains or not all(isinstance(d, str) and "." in d for d in domains):
         raise ConfigError(key + ".domains", 'needed: the agency\'s email domains, e.g. ["health.example.org"]')
     return AgencyLead(agency, domains, _people(t, key + ".people"))
@@ -137,66 +138,43 @@ def _lead(t: Any, i: int, config) -> AgencyLead:
 def _oidc(t: Any, base: Path) -> OidcSettings:
     if not isinstance(t, Mapping):
         raise ConfigError("desk.oidc", "must be a table ([desk.oidc])")
-    _known(t, "desk.oidc.", {"provider", "tenant", "issuer", "client_id", "client_secret_env",
+    only_known(t, "desk.oidc.", {"provider", "tenant", "issuer", "client_id", "client_secret_env",
                              "client_secret_file", "ca_file", "groups_claim", "hosted_domain"})
-    provider = _get(t, "desk.oidc.provider", str, "microsoft")
+    provider = text(t, "desk.oidc.provider", "microsoft")
     if provider not in ("microsoft", "google"):
         raise ConfigError("desk.oidc.provider", f'must be "microsoft" or "google"; got {provider!r}')
-    tenant = _get(t, "desk.oidc.tenant", str, "")
+    tenant = text(t, "desk.oidc.tenant", "")
     default = f"{MICROSOFT_LOGIN}/{tenant}/v2.0" if provider == "microsoft" and tenant else (
         GOOGLE_ISSUER if provider == "google" else "")
-    issuer = _get(t, "desk.oidc.issuer", str, default).rstrip("/")
+    issuer = text(t, "desk.oidc.issuer", default).rstrip("/")
     if not issuer:
         raise ConfigError("desk.oidc.tenant", "needed for Microsoft: the Directory (tenant) ID")
     if not issuer.startswith("https://"):
         raise ConfigError("desk.oidc.issuer", f"must be an https:// address; got {issuer!r}")
-    client_id = _get(t, "desk.oidc.client_id", str, "")
+    client_id = text(t, "desk.oidc.client_id", "")
     if not client_id:
         raise ConfigError("desk.oidc.client_id", "needed: the app registration's client ID")
-    env = _get(t, "desk.oidc.client_secret_env", str, "")
-    file = _path(t, "desk.oidc.client_secret_file", base)
+    env = text(t, "desk.oidc.client_secret_env", "")
+    file = file_path(t, "desk.oidc.client_secret_file", base, None)
     if not env and file is None:
         raise ConfigError("desk.oidc.client_secret_env", "needed (or client_secret_file): where the client "
                           "secret is")
-    return OidcSettings(provider, issuer, client_id, env, file, _path(t, "desk.oidc.ca_file", base),
-                        _get(t, "desk.oidc.groups_claim", str, "groups"), _get(t, "desk.oidc.hosted_domain", str, ""))
+    return OidcSettings(provider, issuer, client_id, env, file, file_path(t, "desk.oidc.ca_file", base, None),
+                        text(t, "desk.oidc.groups_claim", "groups"), text(t, "desk.oidc.hosted_domain", ""))
 
 
-# --- readers: each names the key in its error ----------------------------------------------
-
-def _known(t: Mapping[str, Any], prefix: str, known: set[str]) -> None:
-    for k in t:
-        if k not in known:
-            raise ConfigError(prefix + k, f"unknown key; known keys here are: {', '.join(sorted(known))}")
-
-
-def _get(t: Mapping[str, Any], key: str, kind: type, default):
-    value = t.get(key.rsplit(".", 1)[-1], default)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(key, f"must be {kind.__name__}, got {value!r}")
+def _tables(t: Mapping[str, Any], key: str) -> list:
+    value = t.get(key.rsplit(".", 1)[-1], [])
+    if not isinstance(value, list):
+        raise ConfigError(key, "must be tables: one [[desk.agency_leads]] per agency")
     return value
-
-
-def _number(t: Mapping[str, Any], key: str, default: int, lo: int, hi: int) -> int:
-    value = _get(t, key, int, default)
-    if not lo <= value <= hi:
-        raise ConfigError(key, f"must be from {lo} to {hi}; got {value}")
-    return value
-
-
-def _path(t: Mapping[str, Any], key: str, base: Path) -> Path | None:
-    value = _get(t, key, str, "")
-    if not value:
-        return None
-    p = Path(value).expanduser()
-    return p if p.is_absolute() else base / p
 
 
 def _people(t: Mapping[str, Any], key: str) -> tuple[str, ...]:
     """Addresses (lower-cased) and "group:<id>" entries."""
     out = []
-    for v in _get(t, key, list, []):
-        if not isinstance(v, str) or not (v.startswith("group:") and len(v) > 6 or "@" in v.strip("@")):
+    for v in texts(t, key):
+        if not (v.startswith("group:") and len(v) > 6 or "@" in v.strip("@")):
             raise ConfigError(key, f'each entry is an email address or "group:<id>"; got {v!r}')
         out.append(v if v.startswith("group:") else v.strip().lower())
     return tuple(out)
