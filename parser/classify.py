@@ -1,73 +1,65 @@
 """Classify, then act: small rules in one ordered tuple, read top to bottom like the policy.
 
-Each rule answers `check(mail, envelope) -> bool`; the first that says yes decides the kind.
+Each rule answers `check(head, mail) -> bool` from the header block (parser/head.py) and the
+parts' types; the first that says yes decides the kind. List and group mail is *not* a rule:
+a party replying through a team distribution list is a reply (`Head.via_list` tells the
+tracker never to answer it).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Callable
 
+from .head import Head
 from .mime import Mail
-from .model import CASE_REF_RE, OWN_MARKER_HEADER
+from .model import CASE_REF_RE
 
 _SUBJECT_TAG_RE = re.compile(r"\[(ESC-\d{4}-\d{4,})\]")
-_AUTO_SUBJECT_RE = re.compile(
-    r"^\s*(?:automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|out of (?:the )?office|ooo\b|"
-    r"abwesenheitsnotiz|réponse automatique)",
-    re.IGNORECASE,
-)
-_DAEMON_RE = re.compile(r"^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon)@", re.IGNORECASE)
+_DAEMON_RE = re.compile(r"(?:^|[\s<\"])(?:mailer-daemon|mail-daemon|mailerdaemon|postmaster|post_master)(?:@|\s|>|$)",
+                        re.IGNORECASE)
+_FAILURE_SUBJECT_RE = re.compile(
+    r"undeliver|undelivered mail|delivery (?:status notification|failure|has failed|failed)|failure notice"
+    r"|returned mail|mail delivery (?:failed|system)|could not be delivered|non remis|unzustellbar"
+    r"|メールエラー|配信エラー|エラー通知", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Envelope:
-    """Header facts the rules read, decoded once."""
-
-    sender: str | None
-    subject: str
-    in_reply_to: tuple[str, ...]
-    references: tuple[str, ...]
-
-
-def case_ref(env: Envelope) -> str | None:
+def case_ref(head: Head) -> str | None:
     """The case a message belongs to: In-Reply-To, then References (newest first), then the subject tag."""
-    for msg_id in env.in_reply_to + tuple(reversed(env.references)):
+    for msg_id in head.in_reply_to + tuple(reversed(head.references)):
         match = CASE_REF_RE.search(msg_id)
         if match:
             return match.group()
-    match = _SUBJECT_TAG_RE.search(env.subject)
+    match = _SUBJECT_TAG_RE.search(head.subject)
     return match.group(1) if match else None
 
 
-def is_own(mail: Mail, env: Envelope) -> bool:
-    return OWN_MARKER_HEADER.lower() in mail.headers
+def is_own(head: Head, mail: Mail) -> bool:
+    return head.own_marker
 
 
-def is_bounce(mail: Mail, env: Envelope) -> bool:
-    if mail.content_type == "multipart/report" and mail.report_type.lower() == "delivery-status":
+def is_bounce(head: Head, mail: Mail) -> bool:
+    """A delivery report: by its structure, by Exim's/Gmail's header, or sent by a mail
+    daemon; a null return path with a failure subject (DragonFly, KDDI) counts too."""
+    if head.content_type == "multipart/report" and head.report_type == "delivery-status":
         return True
-    if mail.has_delivery_status or "x-failed-recipients" in mail.headers:
+    if mail.has_delivery_status or head.values("x-failed-recipients") or head.values("x-ms-exchange-message-is-ndr"):
         return True
-    return bool(env.sender and _DAEMON_RE.match(env.sender))
-
-
-def is_auto_reply(mail: Mail, env: Envelope) -> bool:
-    auto = mail.header("auto-submitted").split(";")[0].strip().lower()
-    if auto and auto != "no":
+    if _DAEMON_RE.search(head.first("from")):
         return True
-    if mail.header("precedence").strip().lower() in ("bulk", "junk", "list", "auto_reply"):
-        return True
-    if any(h in mail.headers for h in ("list-id", "list-unsubscribe", "x-autoreply", "x-autorespond")):
-        return True
-    return bool(_AUTO_SUBJECT_RE.match(env.subject))
+    null_sender = head.first("return-path").strip() in ("<>", "") and bool(head.values("return-path"))
+    machine = null_sender or not head.sender or mail.has_returned_message
+    return bool(machine and _FAILURE_SUBJECT_RE.search(head.subject))
 
 
-def has_case_ref(mail: Mail, env: Envelope) -> bool:
-    return case_ref(env) is not None
+def is_auto_reply(head: Head, mail: Mail) -> bool:
+    return head.auto_marked
 
 
-RULES: tuple[tuple[str, Callable[[Mail, Envelope], bool]], ...] = (
+def has_case_ref(head: Head, mail: Mail) -> bool:
+    return case_ref(head) is not None
+
+
+RULES: tuple[tuple[str, Callable[[Head, Mail], bool]], ...] = (
     ("auto_reply", is_own),
     ("bounce", is_bounce),
     ("auto_reply", is_auto_reply),
@@ -75,9 +67,9 @@ RULES: tuple[tuple[str, Callable[[Mail, Envelope], bool]], ...] = (
 )
 
 
-def classify(mail: Mail, env: Envelope) -> str:
+def classify(head: Head, mail: Mail) -> str:
     """The kind decided by headers alone; "unknown" means: read the text (intake or invalid)."""
     for kind, check in RULES:
-        if check(mail, env):
+        if check(head, mail):
             return kind
     return "unknown"

@@ -36,7 +36,7 @@ _YES_RE = re.compile(r"^[\W_]*(yes|y|true|no|n|false|none)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class Envelope:
+class FormSource:
     """What the form reader needs to know about the message carrying it."""
 
     sender: str | None
@@ -44,7 +44,7 @@ class Envelope:
     sent: datetime.datetime | None
 
 
-def build_fields(values: dict[str, list[str]], env: Envelope) -> tuple[IntakeFields, list[Issue], list[Issue]]:
+def build_fields(values: dict[str, list[str]], env: FormSource) -> tuple[IntakeFields, list[Issue], list[Issue]]:
     """(fields, errors, warnings) for one intake."""
     text = {f: _clean(join_paragraphs(lines) or "") for f, lines in values.items()}
     errors: list[Issue] = []
@@ -131,7 +131,7 @@ def _category(value: str | None, errors: list[Issue]) -> str | None:
     return category
 
 
-def _raiser(value: str | None, env: Envelope, errors: list[Issue]) -> Person | None:
+def _raiser(value: str | None, env: FormSource, errors: list[Issue]) -> Person | None:
     if not value:
         errors.append(_missing("raised_by"))
         return None

@@ -1,18 +1,18 @@
-"""parse_message: the one entry point, orchestrating mime -> classify -> reply / intake."""
+"""parse_message: the one entry point, orchestrating head -> mime -> classify -> reply / intake / bounce."""
 from __future__ import annotations
 
-import email.utils
 import re
 
 from . import classify as rules
+from .bounce import read_bounce
+from .clean import clean_text
 from .docx_form import docx_text
-from .form import Envelope as FormEnvelope
-from .form import build_fields
+from .form import FormSource, build_fields
+from .head import Head, read_head
 from .html import cut_quoted_html, html_to_text
 from .intake import count_required, read_labels
-from .mime import Mail, header_all, header_text, message_ids, parse_date, read_mail
-from .model import OWN_MARKER_HEADER, Issue, ParsedMessage
-from .people import check_email
+from .mime import Mail, read_mail
+from .model import Issue, ParsedMessage
 from .personal_data import warnings_for
 from .reply import read_command
 
@@ -25,6 +25,7 @@ FORM_LABELS_FOR_INTAKE = 3  # required labels that make a message with no escala
 FORM_LABELS_IN_THREAD = 5  # ... and a keyword-less message in a case thread a (re)submitted form
 NO_KEYWORD = Issue("command", "We could not find a keyword on the first line of your reply. Start your reply "
                               "with one of: ACKNOWLEDGED, RESOLVED, ESCALATE, UPDATE, WITHDRAW, CONFERENCE REQUESTED.")
+UNREADABLE = Issue("message", "The message could not be read.")
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -36,57 +37,51 @@ def parse_message(raw: bytes) -> ParsedMessage:
     try:
         return _parse(raw)
     except Exception:  # includes RecursionError/MemoryError from hostile MIME: shunt, don't die
-        return ParsedMessage("invalid", None, None, None, None,
-                             errors=(Issue("message", "The message could not be read."),))
+        return ParsedMessage("invalid", None, None, None, None, errors=(UNREADABLE,))
 
 
 def _parse(raw: bytes) -> ParsedMessage:
+    head = read_head(raw)
     mail = read_mail(raw)
-    envelope = _envelope(mail)
-    env = rules.Envelope(envelope["sender"], envelope["subject"], envelope["in_reply_to"], envelope["references"])
-    kind = rules.classify(mail, env)
-    if kind in ("auto_reply", "bounce"):
-        return ParsedMessage(kind, rules.case_ref(env), None, None, None, **envelope)
+    envelope = _envelope(head, mail)
+    kind = rules.classify(head, mail)
+    if kind == "bounce":
+        report = read_bounce(mail.message, mail.plain, head.values("x-failed-recipients"))
+        ref = rules.case_ref(head) or _ref_of(report.original_message_id)
+        return ParsedMessage(kind, ref, None, None, None, bounce=report, **envelope)
+    if kind == "auto_reply":
+        return ParsedMessage(kind, rules.case_ref(head), None, None, None, **envelope)
     if kind == "reply":
-        return _reply(mail, env, envelope)
-    return _intake_or_invalid(mail, env, envelope, None)
+        return _reply(mail, head, envelope)
+    return _intake_or_invalid(mail, head, envelope, None)
 
 
-def _envelope(mail: Mail) -> dict:
-    msg = mail.raw_headers
-    name, address = email.utils.parseaddr(header_text(msg, "From"))
-    _, reply_to = email.utils.parseaddr(header_text(msg, "Reply-To"))
-    ids = message_ids(header_text(msg, "Message-ID"))
+def _envelope(head: Head, mail: Mail) -> dict:
+    """The ParsedMessage values every kind carries, from the header block."""
     return {
-        "message_id": ids[0] if ids else None,
-        "in_reply_to": message_ids(header_text(msg, "In-Reply-To")),
-        "references": message_ids(header_text(msg, "References")),
-        "sender": _address(address),
-        "sender_name": name.strip() or None,
-        "reply_to": _address(reply_to),
-        "subject": header_text(msg, "Subject")[:1000],
-        "date": parse_date(header_text(msg, "Date")),
-        "own": OWN_MARKER_HEADER.lower() in mail.headers,
-        "auth_results": tuple(header_all(msg, "Authentication-Results")),
-        "attachments": tuple(mail.attachments),
+        "message_id": head.message_id, "in_reply_to": head.in_reply_to, "references": head.references,
+        "sender": head.sender, "sender_name": head.sender_name, "reply_to": head.reply_to,
+        "subject": head.subject, "date": head.date, "own": head.own_marker, "auth_results": head.auth_results,
+        "attachments": tuple(mail.attachments), "sender_problems": head.sender_problems,
+        "via_list": head.via_list, "head": head,
     }
 
 
-def _address(value: str) -> str | None:
-    if not value or "@" not in value:
-        return None
-    return check_email(value)[0] or (value.strip().lower() if " " not in value.strip() else None)
+def _ref_of(message_id: str | None) -> str | None:
+    match = rules.CASE_REF_RE.search(message_id or "")
+    return match.group() if match else None
 
 
-def _reply(mail: Mail, env: rules.Envelope, envelope: dict) -> ParsedMessage:
-    ref = rules.case_ref(env)
+def _reply(mail: Mail, head: Head, envelope: dict) -> ParsedMessage:
+    ref = rules.case_ref(head)
     text = mail.plain if mail.plain.strip() else html_to_text(cut_quoted_html(mail.html))
     command, statement = read_command(text)
     if command is None:
         labels = read_labels(_full_text(mail) if mail.html and not mail.plain.strip() else text)
         if count_required(labels) >= FORM_LABELS_IN_THREAD:
-            return _intake(mail, env, envelope, labels, ref)
+            return _intake(mail, head, envelope, labels, ref)
     errors = () if command else (NO_KEYWORD,)
+    statement = clean_text(statement) if statement else statement
     warnings = tuple(warnings_for("statement", statement))
     return ParsedMessage("reply", ref, command, statement, None, errors, warnings, **envelope)
 
@@ -94,22 +89,22 @@ def _reply(mail: Mail, env: rules.Envelope, envelope: dict) -> ParsedMessage:
 def _full_text(mail: Mail) -> str:
     """Body text for reading a form (HTML converted once, then remembered)."""
     if mail.full_text is None:
-        mail.full_text = mail.plain if mail.plain.strip() else html_to_text(mail.html)
+        mail.full_text = mail.plain if mail.plain.strip() else clean_text(html_to_text(mail.html))
     return mail.full_text
 
 
-def _intake_or_invalid(mail: Mail, env: rules.Envelope, envelope: dict, ref: str | None) -> ParsedMessage:
+def _intake_or_invalid(mail: Mail, head: Head, envelope: dict, ref: str | None) -> ParsedMessage:
     labels = read_labels(_full_text(mail))
     if mail.docx:
-        for field, lines in read_labels(docx_text(mail.docx)).items():
+        for field, lines in read_labels(clean_text(docx_text(mail.docx))).items():
             labels.setdefault(field, lines)
-    if _ESCALATION_SUBJECT_RE.search(env.subject) or count_required(labels) >= FORM_LABELS_FOR_INTAKE:
-        return _intake(mail, env, envelope, labels, ref)
+    if _ESCALATION_SUBJECT_RE.search(head.subject) or count_required(labels) >= FORM_LABELS_FOR_INTAKE:
+        return _intake(mail, head, envelope, labels, ref)
     return ParsedMessage("invalid", None, None, None, None, **envelope)
 
 
-def _intake(mail: Mail, env: rules.Envelope, envelope: dict, labels: dict, ref: str | None) -> ParsedMessage:
-    forwarded = bool(_FORWARD_SUBJECT_RE.match(env.subject) or _FORWARD_BODY_RE.search(_full_text(mail)))
-    form_env = FormEnvelope(sender=env.sender, forwarded=forwarded, sent=envelope["date"])
-    fields, errors, warnings = build_fields(labels, form_env)
+def _intake(mail: Mail, head: Head, envelope: dict, labels: dict, ref: str | None) -> ParsedMessage:
+    forwarded = bool(_FORWARD_SUBJECT_RE.match(head.subject) or _FORWARD_BODY_RE.search(_full_text(mail)))
+    source = FormSource(sender=head.sender, forwarded=forwarded, sent=head.date)
+    fields, errors, warnings = build_fields(labels, source)
     return ParsedMessage("intake", ref, None, None, fields, tuple(errors), tuple(warnings), **envelope)

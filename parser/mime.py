@@ -1,19 +1,21 @@
-"""Bytes to a `Mail`: envelope facts and decoded bodies, with caps against hostile input.
+"""Bytes to a `Mail`: decoded bodies and attachments, with caps against hostile input.
 
-Parsing uses the stdlib's compat32 policy on purpose: the `email.policy.default` header
-registry costs ~1 ms a message (measured), while we only need a dozen headers, which we
-decode ourselves below. Nothing here raises on bad input; defects just leave gaps.
+Headers are read by parser/head.py (the sender is judged before any of this runs). Parsing
+uses the stdlib's compat32 policy on purpose: the `email.policy.default` header registry
+costs ~1 ms a message (measured), and we read no header through it. Nothing here raises on
+bad input; defects just leave gaps.
 """
 from __future__ import annotations
 
 import codecs
-import datetime
 import email
 import email.header
-import email.utils
 import re
 from dataclasses import dataclass, field
 from email.message import Message
+
+from .attachments import Attachment, attachment
+from .clean import clean_text
 
 MAX_RAW_BYTES = 5_000_000  # anything past this is ignored (truncated MIME is still read)
 MAX_DEPTH = 20  # MIME nesting we follow
@@ -24,8 +26,8 @@ MAX_DOCX_BYTES = 5_000_000
 MAX_MULTIPARTS = 60  # multipart containers read; the stdlib parser recurses once per nesting level
 _MULTIPART_RE = re.compile(rb"content-type:\s*multipart/", re.IGNORECASE)
 
+_BODY_TYPES = ("text/plain", "text/html")
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-_MSGID_RE = re.compile(r"<([^<>\s]{1,500})>")
 _INVISIBLE_RE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252",
                     "us-ascii": "ascii", "ansi_x3.4-1968": "ascii", "unknown-8bit": "cp1252"}
@@ -35,19 +37,14 @@ _CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp12
 class Mail:
     """What the rest of the parser reads: never the raw message."""
 
-    headers: dict[str, str] = field(default_factory=dict)  # lower-case name -> decoded value
-    raw_headers: Message | None = None
+    message: Message | None = None  # the parsed structure (a bounce report is read from it)
     plain: str = ""
     html: str = ""
-    attachments: list[tuple[str, str, int]] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
     docx: bytes | None = None
-    content_type: str = "text/plain"
-    report_type: str = ""
     has_delivery_status: bool = False
+    has_returned_message: bool = False  # a message/rfc822 part: what a bounce sends back
     full_text: str | None = None  # filled in lazily by the reader that needs it
-
-    def header(self, name: str) -> str:
-        return self.headers.get(name, "")
 
 
 def read_mail(raw: bytes) -> Mail:
@@ -55,13 +52,7 @@ def read_mail(raw: bytes) -> Mail:
     if not isinstance(raw, (bytes, bytearray)):
         raw = str(raw).encode("utf-8", "surrogateescape")
     msg = email.message_from_bytes(_cap(bytes(raw[:MAX_RAW_BYTES])))
-    mail = Mail(raw_headers=msg)
-    for name, value in _safe(msg.items, [])[:500]:
-        mail.headers.setdefault(str(name).lower(), str(value))
-    mail.content_type = _safe(msg.get_content_type, "text/plain")
-    mail.report_type = (_safe(lambda: msg.get_param("report-type"), "") or "")
-    if not isinstance(mail.report_type, str):
-        mail.report_type = ""
+    mail = Mail(message=msg)
     _walk(msg, mail)
     return mail
 
@@ -79,19 +70,6 @@ def _safe(fn, default):
         return fn()
     except Exception:  # a defective header or part must not stop the parse
         return default
-
-
-def header_text(msg: Message, name: str) -> str:
-    """The decoded, single-line value of header `name` ("" if absent)."""
-    value = _safe(lambda: msg.get(name), None)
-    if value is None:
-        return ""
-    return " ".join(_decode_header(value).split())
-
-
-def header_all(msg: Message, name: str) -> list[str]:
-    values = _safe(lambda: msg.get_all(name), None) or []
-    return [" ".join(str(v).split()) for v in values]
 
 
 def _decode_header(value) -> str:
@@ -124,26 +102,6 @@ def decode_bytes(data: bytes, charset: str | None) -> str:
         return data.decode("utf-8", "replace")
 
 
-def message_ids(value: str) -> tuple[str, ...]:
-    """'<a@b> <c@d>' -> ('a@b', 'c@d'); bare ids are accepted too."""
-    found = _MSGID_RE.findall(value)
-    if not found:
-        found = [v for v in value.split() if "@" in v][:50]
-    return tuple(found[:100])
-
-
-def parse_date(value: str) -> datetime.datetime | None:
-    if not value:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except Exception:
-        return None
-    if when is None:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
-
-
 def _walk(msg: Message, mail: Mail) -> None:
     stack: list[tuple[Message, int]] = [(msg, 0)]
     seen = 0
@@ -153,6 +111,8 @@ def _walk(msg: Message, mail: Mail) -> None:
         part, depth = stack.pop()
         seen += 1
         ctype = _safe(part.get_content_type, "text/plain")
+        mail.has_delivery_status |= ctype == "message/delivery-status"
+        mail.has_returned_message |= ctype == "message/rfc822"
         payload = _safe(lambda: part.get_payload(), None)
         if isinstance(payload, list):
             if depth < MAX_DEPTH:
@@ -160,20 +120,22 @@ def _walk(msg: Message, mail: Mail) -> None:
             continue
         _leaf(part, ctype, mail, plain, html)
     mail.plain = _normalise("\n".join(plain))[:MAX_TEXT_CHARS]
-    mail.html = "\n".join(html)[:MAX_TEXT_CHARS]
+    mail.html = clean_text("\n".join(html)[:MAX_TEXT_CHARS])
 
 
 def _leaf(part: Message, ctype: str, mail: Mail, plain: list[str], html: list[str]) -> None:
-    if ctype == "message/delivery-status":
-        mail.has_delivery_status = True
+    if ctype == "text/rfc822-headers":
+        return  # a bounce's copy of the headers it is about: read by parser/bounce.py
     disposition = _safe(part.get_content_disposition, None)
     filename = _safe(part.get_filename, None)
     encoded = _safe(lambda: part.get_payload(), "")
     size = len(encoded) if isinstance(encoded, str) else 0
-    if disposition == "attachment" or (filename and not ctype.startswith("text/")):
-        _attachment(part, ctype, str(filename or "unnamed"), size, mail)
+    if disposition == "attachment" or filename or ctype not in _BODY_TYPES:
+        # every part that is not body text is an attachment, named or not: an unnamed
+        # application/zip is still an archive (judged by parser/attachments.py)
+        _attachment(part, ctype, str(filename or ""), size, mail)
         return
-    if ctype not in ("text/plain", "text/html") or size > MAX_PART_BYTES:
+    if size > MAX_PART_BYTES:
         return
     data = _safe(lambda: part.get_payload(decode=True), b"") or b""
     text = decode_bytes(data, _safe(part.get_content_charset, None))
@@ -181,15 +143,22 @@ def _leaf(part: Message, ctype: str, mail: Mail, plain: list[str], html: list[st
 
 
 def _attachment(part: Message, ctype: str, filename: str, size: int, mail: Mail) -> None:
-    name = _decode_header(filename)[:200]
+    name = _decode_header(filename)[:200] if filename else ""
     is_docx = name.lower().endswith(".docx") or ctype == DOCX_TYPE
     data = b""
     if is_docx and mail.docx is None and size <= MAX_DOCX_BYTES * 4 // 3 + 4096:
         data = _safe(lambda: part.get_payload(decode=True), b"") or b""
         mail.docx = data[:MAX_DOCX_BYTES] or None
-    mail.attachments.append((name, ctype, len(data) if data else size * 3 // 4))
+    if len(mail.attachments) < MAX_PARTS:
+        mail.attachments.append(attachment(name, ctype, len(data) if data else _decoded_size(part, size)))
 
 
 def _normalise(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
-    return _INVISIBLE_RE.sub("", text)
+    return clean_text(_INVISIBLE_RE.sub("", text))  # NUL and escape sequences stop here
+
+
+def _decoded_size(part: Message, encoded: int) -> int:
+    """The decoded size, estimated without decoding (base64 grows 4/3; other encodings ~1)."""
+    cte = str(_safe(lambda: part.get("content-transfer-encoding", ""), "") or "").strip().lower()
+    return encoded * 3 // 4 if cte == "base64" else encoded

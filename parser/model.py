@@ -5,6 +5,10 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from .attachments import Attachment
+from .bounce import BounceReport
+from .head import Head
+
 #: Every mail the service sends carries this header; incoming mail with it is our own (auto_reply).
 OWN_MARKER_HEADER = "X-Escalations-Service"
 
@@ -100,7 +104,17 @@ class IntakeFields:
 
 @dataclass(frozen=True, slots=True)
 class ParsedMessage:
-    """One incoming message, read once at the edge: what it is, and the envelope facts."""
+    """One incoming message, read once at the edge: what it is, and the envelope facts.
+
+    `sender` is the address the message counts as sent by, None when none can be named
+    (`sender_problems` says why: several From addresses, a Sender naming another, a display
+    name disguised as an address, ...). `head` holds everything read from the header block
+    (author and agent addresses, Authentication-Results, list and loop markers).
+    `via_list`: it came through a list or group (List-Id, Precedence: list): it may move a
+    case, but is never answered. `bounce`: what a delivery report says (kind "bounce").
+    Every text value has had control characters removed (parser/clean.py). It pickles, so a
+    worker process can return it (parser/worker.py).
+    """
 
     kind: str
     case_ref: str | None
@@ -119,7 +133,12 @@ class ParsedMessage:
     date: datetime.datetime | None = None
     own: bool = False
     auth_results: tuple[str, ...] = ()
-    attachments: tuple[tuple[str, str, int], ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    sender_problems: tuple[str, ...] = ()
+    via_list: bool = False
+    bounce: BounceReport | None = None
+    head: Head | None = None
+    too_costly: bool = False  # the worker gave up on it (parser/worker.py): nothing else was read
 
     def to_contract(self) -> dict:
         """The JSON object of CONTRACT.md §3 `escalations parse`.

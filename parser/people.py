@@ -1,11 +1,9 @@
 """`Name, Role, Agency <email>` -> Person; the email checked by email-validator (syntax only)."""
 from __future__ import annotations
 
-import functools
 import re
 
-from email_validator import EmailNotValidError, validate_email
-
+from .emails import check_email
 from .model import Person
 
 MAX_PERSON_CHARS = 1_000  # "Name, Role, Agency <email>" is a line, not an essay
@@ -34,20 +32,6 @@ def parse_person(value: str) -> tuple[Person, str | None]:
     address = emails[0].strip(".")
     email, problem = check_email(address)
     return Person(name, role, agency, email), problem
-
-
-@functools.lru_cache(maxsize=4096)  # ~0.2 ms a call (IDNA); the same workers write again and again
-def check_email(address: str) -> tuple[str | None, str | None]:
-    """(normalised address, None) or (None, why it is not valid)."""
-    try:
-        # Syntax only. test_environment admits RFC 2606 ".test" domains (training tenants,
-        # fixtures); it changes nothing else for real addresses.
-        validate_email(address, check_deliverability=False, test_environment=True)
-    except EmailNotValidError as exc:
-        return None, f"'{address}' is not a valid email address ({str(exc).rstrip('.')})"
-    except Exception:
-        return None, f"'{address}' is not a valid email address"
-    return address.strip().lower(), None
 
 
 def _split_parts(rest: str) -> tuple[str | None, str | None, str | None]:

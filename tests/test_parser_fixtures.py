@@ -56,6 +56,7 @@ def test_fixture_parses_as_expected(name):
             assert leak not in text, f"{leak!r} leaked into {text!r}"
     if "own" in expect:
         assert parsed.own is expect["own"]
+    assert parsed.via_list is expect.get("via_list", False)
     if "attachments" in expect:
         assert len(parsed.attachments) == expect["attachments"]
 

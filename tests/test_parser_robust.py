@@ -30,14 +30,24 @@ def _valid(parsed) -> None:
 
 @pytest.mark.parametrize("header, kind", [
     (b"Auto-Submitted: auto-replied", "auto_reply"), (b"Auto-Submitted: auto-generated; x=1", "auto_reply"),
-    (b"Precedence: bulk", "auto_reply"), (b"Precedence: junk", "auto_reply"), (b"Precedence: list", "auto_reply"),
-    (b"List-Id: <forum.example.test>", "auto_reply"), (b"List-Unsubscribe: <mailto:x@example.test>", "auto_reply"),
+    (b"Precedence: bulk", "auto_reply"), (b"Precedence: junk", "auto_reply"), (b"X-Autoreply: yes", "auto_reply"),
     (OWN_MARKER_HEADER.encode() + b": notice", "auto_reply"), (b"X-Failed-Recipients: sam@health.example.test", "bounce"),
     (b"Auto-Submitted: no", "reply"), (b"Precedence: first-class", "reply"),
 ])
 def test_machines_never_carry_a_command(header, kind):
     parsed = parse_message(REPLY + header + b"\r\n\r\nRESOLVED - agreed\r\n")
     assert (parsed.kind, parsed.command is None) == (kind, kind != "reply")
+
+
+@pytest.mark.parametrize("header", [b"Precedence: list", b"List-Id: <team.health.example.test>",
+                                    b"List-Unsubscribe: <mailto:x@example.test>", b"List-Post: <mailto:team@x.test>"])
+def test_a_reply_through_a_distribution_list_is_a_reply_marked_via_list(header):
+    parsed = parse_message(REPLY + header + b"\r\n\r\nRESOLVED - agreed\r\n")
+    assert (parsed.kind, parsed.command, parsed.via_list) == ("reply", "resolved", True)
+
+
+def test_direct_mail_is_not_via_list():
+    assert parse_message(REPLY + b"\r\nRESOLVED\r\n").via_list is False
 
 
 @pytest.mark.parametrize("sender", [b"MAILER-DAEMON@mx.example.test", b"postmaster@health.example.test"])
@@ -69,7 +79,7 @@ def test_mutated_fixtures_give_an_answer(raw, edits):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(max_size=300), st.sampled_from(["Auto-Submitted: auto-replied", "Precedence: bulk", "List-Id: <l.example.test>"]))
+@given(st.text(max_size=300), st.sampled_from(["Auto-Submitted: auto-replied", "Precedence: bulk", "X-Autorespond: yes"]))
 def test_no_auto_reply_ever_carries_a_command(text, header):
     raw = REPLY + header.encode() + b"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + ("RESOLVED " + text).encode()
     parsed = parse_message(raw)

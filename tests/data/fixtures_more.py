@@ -123,11 +123,14 @@ def autos():
 
     raw = headers("Safeguarding News <news@lists.example.test>", US, "Escalation policy newsletter", "<news.1@lists.example.test>",
                   "Precedence: bulk\nList-Unsubscribe: <mailto:leave@lists.example.test>\n") + single(lines(form()), cte="7bit")
-    add("auto_bulk_newsletter.eml", raw, kind="auto_reply", case_ref=None, command=None, statement=None)
+    add("auto_bulk_newsletter.eml", raw, kind="auto_reply", case_ref=None, command=None, statement=None,
+        via_list=True)
 
     raw = headers("Practitioners <forum@lists.example.test>", US, "[forum] escalation question", "<list.1@lists.example.test>",
                   "List-Id: Practitioners forum <forum.lists.example.test>\n") + single("RESOLVED? anyone know?\n", cte="7bit")
-    add("auto_mailing_list.eml", raw, kind="auto_reply", case_ref=None, command=None, statement=None)
+    # List-Id alone is not an automatic reply (issue 18): a subject saying "escalation" makes it an
+    # intake, which the tracker never answers because it came through a list.
+    add("list_forum_question.eml", raw, kind="intake", case_ref=None, command=None, statement=None, via_list=True)
 
     raw = headers(US, US, "[ESC-2026-0042] Escalation notice", "<ESC-2026-0042.notice.9d8e7f@escalations.invalid>",
                   "X-Escalations-Service: notice\n") + single("RESOLVED - reply RESOLVED when agreed\n", cte="7bit")

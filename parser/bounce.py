@@ -1,0 +1,185 @@
+"""Delivery status notifications: which recipients failed, how badly, and which mail it was.
+
+Three readers, most exact first:
+1. RFC 3464 (multipart/report; message/delivery-status), read here with the email package:
+   Final-Recipient, Action (failed / delayed), Status (5.x.x hard, 4.x.x soft) and the
+   Diagnostic-Code. flufl.bounce reads this format too but gives addresses only.
+2. flufl.bounce (GNU Mailman's detectors, maintained): the non-standard formats of Exim,
+   qmail, Postfix, Yahoo, GroupWise, old Exchange and more, as permanent/temporary sets.
+3. Our own line patterns for formats flufl does not know (DragonFly, KDDI/au, Verizon,
+   Office 365's plain-text NDR).
+The mail the report is about is found in a message/rfc822 or text/rfc822-headers part, else
+in the copy of its headers most servers paste below their text; its Message-ID is what the
+outbox fixed (`ESC-2026-0042.notice.<hex>@domain`), so the tracker can tie the two.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import Message
+
+from flufl.bounce import all_failures
+
+from .clean import clean_line
+from .head import head_fields, message_ids
+from .emails import check_email
+
+MAX_SCAN_CHARS = 100_000  # of the report's text: the verdict sits at its top
+MAX_RECIPIENTS = 50
+MAX_FLUFL_BYTES = 1_000_000  # flufl reads every part; a report is small, its copy of the mail need not be
+_ADDR = r"[^\s<>()\"',;:\[\]]+@[^\s<>()\"',;:\[\]]+"
+_TEXT_RULES = tuple(re.compile(p, re.IGNORECASE) for p in (
+    rf"error delivering your mail to <({_ADDR})>",  # DragonFly
+    rf"could not be delivered to:\s*<({_ADDR})>",  # KDDI / au
+    rf"^\s*RCPT TO:\s*<?({_ADDR})>?\s*$",  # Verizon's "Message details"
+    rf"your message to <?({_ADDR})>? couldn't be delivered",  # Office 365 text
+    rf"delivery to the following recipients? failed[^\n]*\n\s*\n?\s*<?({_ADDR})>?",  # Gmail
+))
+_STATUS_RE = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
+_DELAY_RE = re.compile(r"\b(?:delayed|will (?:retry|keep trying)|not yet been delivered|temporar)", re.IGNORECASE)
+_MSGID_LINE_RE = re.compile(r"^message-id:\s*(<[^<>\s]{1,500}>)", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedRecipient:
+    """One recipient a report is about. `severity`: "hard" (5.x.x, action failed), "soft"
+    (4.x.x failure), "delay" (action delayed: still being tried)."""
+
+    address: str
+    severity: str
+    status: str | None = None
+    diagnostic: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BounceReport:
+    """What a delivery report says.
+
+    >>> BounceReport((FailedRecipient("sam@health.example.test", "hard", "5.1.1"),), "m@x").severity
+    'hard'
+    """
+
+    recipients: tuple[FailedRecipient, ...]
+    original_message_id: str | None
+    reader: str = "dsn"  # dsn | flufl | text | none
+
+    @property
+    def severity(self) -> str:
+        """hard if any recipient failed for good, else soft, else delay; "unknown" if none was read."""
+        found = {r.severity for r in self.recipients}
+        return next((s for s in ("hard", "soft", "delay") if s in found), "unknown")
+
+
+def read_bounce(msg: Message, text: str, x_failed: list[str]) -> BounceReport:
+    """The report in `msg` (already parsed; `text` its plain text, `x_failed` the raw
+    X-Failed-Recipients values). Never raises: what cannot be read is left out."""
+    text = text[:MAX_SCAN_CHARS]
+    original = _original_id(msg, text)
+    dsn = _from_dsn(msg)
+    if dsn:
+        return BounceReport(dsn, original, "dsn")
+    severity = _text_severity(text)
+    listed = [a for v in x_failed for a in re.split(r"[,\s]+", v) if "@" in a]
+    found = _addresses(listed, severity) or _from_flufl(msg, severity) or _from_text(text, severity)
+    reader = "none" if not found else ("x-failed-recipients" if listed else found[0][1])
+    return BounceReport(tuple(r for r, _ in found)[:MAX_RECIPIENTS], original, reader)
+
+
+def _from_dsn(msg: Message) -> tuple[FailedRecipient, ...]:
+    out: list[FailedRecipient] = []
+    for part in _parts(msg, "message/delivery-status"):
+        blocks = part.get_payload()
+        for block in blocks[1:] if isinstance(blocks, list) else ():
+            recipient = _dsn_recipient(block)
+            if recipient:
+                out.append(recipient)
+    return tuple(out[:MAX_RECIPIENTS])
+
+
+def _dsn_recipient(block: Message) -> FailedRecipient | None:
+    action = str(block.get("action", "")).strip().lower()
+    if not action.startswith(("failed", "delayed", "error")):
+        return None  # delivered, relayed, expanded: nothing went wrong
+    raw = str(block.get("final-recipient") or block.get("original-recipient") or "")
+    address = _address(raw.partition(";")[2] or raw)
+    if not address:
+        return None
+    status = _status(str(block.get("status", "")))
+    severity = "delay" if action.startswith("delayed") else ("soft" if status and status[0] == "4" else "hard")
+    diagnostic = clean_line(str(block.get("diagnostic-code", "")))[:300] or None
+    return FailedRecipient(address, severity, status, diagnostic)
+
+
+def _from_flufl(msg: Message, severity: str) -> list[tuple[FailedRecipient, str]]:
+    if len(msg.as_bytes()) > MAX_FLUFL_BYTES:
+        return []
+    try:
+        temporary, permanent = all_failures(msg)
+    except Exception:  # a detector tripping on odd input: the others still answer
+        return []
+    found = _addresses([a.decode("ascii", "replace") for a in sorted(permanent)], severity, "flufl")
+    return found + _addresses([a.decode("ascii", "replace") for a in sorted(temporary)], "delay", "flufl")
+
+
+def _from_text(text: str, severity: str) -> list[tuple[FailedRecipient, str]]:
+    hits = [m.group(1) for rule in _TEXT_RULES for m in rule.finditer(text, 0)]
+    return _addresses(hits, severity, "text")
+
+
+def _addresses(raw: list[str], severity: str, reader: str = "x-failed-recipients") -> list[tuple[FailedRecipient, str]]:
+    out, seen = [], set()
+    for item in raw[:MAX_RECIPIENTS]:
+        address = _address(item)
+        if address and address not in seen:
+            seen.add(address)
+            out.append((FailedRecipient(address, severity), reader))
+    return out
+
+
+def _address(value: str) -> str | None:
+    value = value.strip().strip("<>").strip()
+    return check_email(value)[0] if "@" in value and len(value) <= 320 else None
+
+
+def _status(value: str) -> str | None:
+    m = _STATUS_RE.search(value[:100])
+    return ".".join(m.groups()) if m else None
+
+
+def _text_severity(text: str) -> str:
+    """For reports with no Status field: the first enhanced status code in the text decides,
+    else words about retrying; a report of failure is hard unless it says otherwise."""
+    head = text[:20_000]
+    m = _STATUS_RE.search(head)
+    if m:
+        return "hard" if m.group(1) == "5" else "soft"
+    return "delay" if _DELAY_RE.search(head) else "hard"
+
+
+def _original_id(msg: Message, text: str) -> str | None:
+    for part in _parts(msg, "message/rfc822"):
+        inner = part.get_payload()
+        if isinstance(inner, list) and inner:
+            ids = message_ids(str(inner[0].get("message-id", "")))
+            if ids:
+                return ids[0]
+    for part in _parts(msg, "text/rfc822-headers"):
+        data = part.get_payload(decode=True) or b""
+        values = [v for n, v in head_fields(data[:200_000]) if n == "message-id"]
+        if values and message_ids(values[0]):
+            return message_ids(values[0])[0]
+    m = _MSGID_LINE_RE.search(text)
+    return message_ids(m.group(1))[0] if m else None
+
+
+def _parts(msg: Message, ctype: str, limit: int = 200) -> list[Message]:
+    found, stack, seen = [], [msg], 0
+    while stack and seen < limit:
+        part = stack.pop()
+        seen += 1
+        if part.get_content_type() == ctype:
+            found.append(part)
+        payload = part.get_payload()
+        if isinstance(payload, list) and part.get_content_maintype() == "multipart":
+            stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
+    return found
