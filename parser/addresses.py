@@ -17,7 +17,7 @@ import email.header
 import re
 from dataclasses import dataclass
 
-from .clean import clean_text
+from .clean import clean_line
 from .emails import check_email
 
 MAX_FIELD_CHARS = 2_000
@@ -171,7 +171,7 @@ def _mailbox(element: list[tuple[str, str]], problems: list[str]) -> Mailbox:
             return Mailbox(None, name)
         address = _addr_spec(_tokens(spec), problems)
     else:
-        name = clean_text(" ".join(comments)) or None
+        name = clean_line(" ".join(comments)) or None
         address = _addr_spec([t for t in element if t[0] != "comment"], problems)
     if address and name:
         _check_name(name, address, problems)
@@ -210,7 +210,7 @@ def _display_name(tokens: list[tuple[str, str]], problems: list[str]) -> str | N
     decoded = _decode_words(raw)
     if decoded != raw.replace('"', "") and ("<" in decoded or "@" in decoded):
         problems.append("its display name, decoded, looks like an address")
-    return clean_text(decoded) or None
+    return clean_line(decoded) or None
 
 
 def _requote(text: str) -> str:

@@ -15,7 +15,6 @@ from sqlmodel import Session, select
 
 from tests.helpers.harness import Harness
 from tests.helpers.mail import OTHER, WORKER, intake, mail
-from tracker.incoming.authres import judge, parse
 from tracker.storage.models import Case, Event, InboundMessage, OutboxMail
 
 SOAK = int(os.environ.get("ESCALATIONS_SOAK_SIZE", "300"))  # 10000 outside CI
@@ -39,15 +38,8 @@ def with_auth(raw: bytes, *values: str) -> bytes:
     return b"".join(f"Authentication-Results: {v}\r\n".encode() for v in values) + raw
 
 
-def test_authentication_results_parsing():
-    authserv, results = parse("mx.partnership.example.test (Postfix) 1; spf=pass smtp.mailfrom=a@b.test;\r\n"
-                              " dkim=fail (bad signature) header.d=b.test; dmarc=fail (p=reject) header.from=b.test")
-    assert authserv == "mx.partnership.example.test"
-    assert results == {"spf": "pass", "dkim": "fail", "dmarc": "fail"}
-    assert not judge(["mx.partnership.example.test; dmarc=fail"], ["mx.partnership.example.test"]).passed
-    assert judge(["mx.partnership.example.test; dkim=none; spf=pass"], ["mx.partnership.example.test"]).passed
-    assert not judge(["mx.partnership.example.test; dkim=fail; spf=softfail"], ["mx.partnership.example.test"]).passed
-    assert not judge(["evil.example.test; dmarc=pass"], ["mx.partnership.example.test"]).trusted
+# (the Authentication-Results parser and judge are tested in tests/test_parser_authres.py)
+PASS = "mx.partnership.example.test; dmarc=pass header.from=council.example.test"
 
 
 def test_spoofed_from_with_failed_dmarc_cannot_open_or_move_a_case(guarded):
@@ -60,7 +52,7 @@ def test_spoofed_from_with_failed_dmarc_cannot_open_or_move_a_case(guarded):
 def test_forged_pass_from_outside_is_ignored_and_the_trusted_fail_counts(guarded):
     guarded.deliver(with_auth(intake(), "mx.partnership.example.test; dmarc=fail",
                               "evil.example.test; dmarc=pass; dkim=pass; spf=pass"))
-    guarded.deliver(with_auth(intake(), "mx.partnership.example.test; dmarc=pass"))
+    guarded.deliver(with_auth(intake(), PASS))
     guarded.run()
     assert len(rows(guarded, Case)) == 1
     assert [m.disposition for m in rows(guarded, InboundMessage)] == ["quarantine", "processed"]
@@ -76,7 +68,7 @@ def test_a_forged_trusted_header_below_the_real_one_does_not_count(guarded):
 
 
 def test_failed_dmarc_reply_from_a_party_does_not_move_the_case(guarded):
-    guarded.deliver(with_auth(intake(), "mx.partnership.example.test; dmarc=pass"))
+    guarded.deliver(with_auth(intake(), PASS))
     guarded.run()
     spoof = mail(f"Drew Sample <{OTHER}>", "RE: case", "RESOLVED", in_reply_to=notice_id(guarded))
     guarded.deliver(with_auth(spoof, "mx.partnership.example.test; dmarc=fail"))

@@ -6,8 +6,8 @@ import re
 from typing import Callable
 
 from parser import ParsedMessage
+from parser.authres import TrustSettings, judge
 from tracker.cases.context import Context
-from tracker.incoming import authres
 from tracker.policy.rules import within
 
 
@@ -20,7 +20,7 @@ def _not_authenticated(ctx: Context, msg: ParsedMessage) -> str | None:
     sec = ctx.partnership.security
     if not sec.trusted_authserv_ids:
         return None
-    verdict = authres.judge(msg.auth_results, sec.trusted_authserv_ids)
+    verdict = judge(msg.head, TrustSettings(authserv_ids=sec.trusted_authserv_ids))
     if verdict.trusted and not verdict.passed:
         return verdict.reason
     if not verdict.trusted and sec.require_authentication:
