@@ -28,7 +28,7 @@ MAX_SCAN_CHARS = 100_000  # of the report's text: the verdict sits at its top
 MAX_RECIPIENTS = 50
 MAX_FLUFL_BYTES = 1_000_000  # flufl reads every part; a report is small, its copy of the mail need not be
 _ADDR = r"[^\s<>()\"',;:\[\]]+@[^\s<>()\"',;:\[\]]+"
-_TEXT_RULES = tuple(re.compile(p, re.IGNORECASE) for p in (
+_TEXT_RULES = tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in (
     rf"error delivering your mail to <({_ADDR})>",  # DragonFly
     rf"could not be delivered to:\s*<({_ADDR})>",  # KDDI / au
     rf"^\s*RCPT TO:\s*<?({_ADDR})>?\s*$",  # Verizon's "Message details"
@@ -70,17 +70,19 @@ class BounceReport:
         return next((s for s in ("hard", "soft", "delay") if s in found), "unknown")
 
 
-def read_bounce(msg: Message, text: str, x_failed: list[str]) -> BounceReport:
+def read_bounce(msg: Message, text: str, x_failed: list[str], in_reply_to: tuple[str, ...] = ()) -> BounceReport:
     """The report in `msg` (already parsed; `text` its plain text, `x_failed` the raw
-    X-Failed-Recipients values). Never raises: what cannot be read is left out."""
+    X-Failed-Recipients values; `in_reply_to` the report's own, which Verizon and Exchange
+    set to the failed mail). Never raises: what cannot be read is left out."""
     text = text[:MAX_SCAN_CHARS]
-    original = _original_id(msg, text)
+    original = _original_id(msg, text) or (in_reply_to[0] if in_reply_to else None)
     dsn = _from_dsn(msg)
     if dsn:
         return BounceReport(dsn, original, "dsn")
-    severity = _text_severity(text)
+    severity, status = _text_severity(text)
     listed = [a for v in x_failed for a in re.split(r"[,\s]+", v) if "@" in a]
-    found = _addresses(listed, severity) or _from_flufl(msg, severity) or _from_text(text, severity)
+    found = _addresses(listed, severity, status) or _from_flufl(msg, severity, status) or \
+        _from_text(text, severity, status)
     reader = "none" if not found else ("x-failed-recipients" if listed else found[0][1])
     return BounceReport(tuple(r for r, _ in found)[:MAX_RECIPIENTS], original, reader)
 
@@ -110,29 +112,30 @@ def _dsn_recipient(block: Message) -> FailedRecipient | None:
     return FailedRecipient(address, severity, status, diagnostic)
 
 
-def _from_flufl(msg: Message, severity: str) -> list[tuple[FailedRecipient, str]]:
+def _from_flufl(msg: Message, severity: str, status: str | None) -> list[tuple[FailedRecipient, str]]:
     if len(msg.as_bytes()) > MAX_FLUFL_BYTES:
         return []
     try:
         temporary, permanent = all_failures(msg)
     except Exception:  # a detector tripping on odd input: the others still answer
         return []
-    found = _addresses([a.decode("ascii", "replace") for a in sorted(permanent)], severity, "flufl")
-    return found + _addresses([a.decode("ascii", "replace") for a in sorted(temporary)], "delay", "flufl")
+    found = _addresses([a.decode("ascii", "replace") for a in sorted(permanent)], severity, status, "flufl")
+    return found + _addresses([a.decode("ascii", "replace") for a in sorted(temporary)], "delay", status, "flufl")
 
 
-def _from_text(text: str, severity: str) -> list[tuple[FailedRecipient, str]]:
+def _from_text(text: str, severity: str, status: str | None) -> list[tuple[FailedRecipient, str]]:
     hits = [m.group(1) for rule in _TEXT_RULES for m in rule.finditer(text, 0)]
-    return _addresses(hits, severity, "text")
+    return _addresses(hits, severity, status, "text")
 
 
-def _addresses(raw: list[str], severity: str, reader: str = "x-failed-recipients") -> list[tuple[FailedRecipient, str]]:
+def _addresses(raw: list[str], severity: str, status: str | None,
+               reader: str = "x-failed-recipients") -> list[tuple[FailedRecipient, str]]:
     out, seen = [], set()
     for item in raw[:MAX_RECIPIENTS]:
         address = _address(item)
         if address and address not in seen:
             seen.add(address)
-            out.append((FailedRecipient(address, severity), reader))
+            out.append((FailedRecipient(address, severity, status), reader))
     return out
 
 
@@ -146,14 +149,15 @@ def _status(value: str) -> str | None:
     return ".".join(m.groups()) if m else None
 
 
-def _text_severity(text: str) -> str:
-    """For reports with no Status field: the first enhanced status code in the text decides,
-    else words about retrying; a report of failure is hard unless it says otherwise."""
+def _text_severity(text: str) -> tuple[str, str | None]:
+    """For reports with no Status field: (severity, status). The first enhanced status code
+    in the text decides, else words about retrying; a failure report is hard unless it says
+    otherwise."""
     head = text[:20_000]
     m = _STATUS_RE.search(head)
     if m:
-        return "hard" if m.group(1) == "5" else "soft"
-    return "delay" if _DELAY_RE.search(head) else "hard"
+        return ("hard" if m.group(1) == "5" else "soft"), ".".join(m.groups())
+    return ("delay" if _DELAY_RE.search(head) else "hard"), None
 
 
 def _original_id(msg: Message, text: str) -> str | None:

@@ -46,7 +46,7 @@ def _parse(raw: bytes) -> ParsedMessage:
     envelope = _envelope(head, mail)
     kind = rules.classify(head, mail)
     if kind == "bounce":
-        report = read_bounce(mail.message, mail.plain, head.values("x-failed-recipients"))
+        report = read_bounce(mail.message, mail.plain, head.values("x-failed-recipients"), head.in_reply_to)
         ref = rules.case_ref(head) or _ref_of(report.original_message_id)
         return ParsedMessage(kind, ref, None, None, None, bounce=report, **envelope)
     if kind == "auto_reply":
