@@ -70,6 +70,24 @@ class Head:
     def reply_to(self) -> str | None:
         return self.reply_to_field.address
 
+    @property
+    def reference_domains(self) -> frozenset[str]:
+        """Domains of the Message-IDs this message answers (In-Reply-To, References), lower-case.
+        For loop detection that does not trust our marker header (which can be stripped):
+        mail answering one of our Message-IDs, from our own address, is our own mail back.
+
+        >>> read_head(b"In-Reply-To: <ESC-2026-0042.notice.ab@Partnership.example.test>\\n\\n").reference_domains
+        frozenset({'partnership.example.test'})
+        """
+        return frozenset(i.rpartition("@")[2].lower() for i in self.in_reply_to + self.references if "@" in i)
+
+    @property
+    def return_path(self) -> str | None:
+        """The envelope sender the delivering server recorded: "" for the null sender (<>) of
+        bounces and many automatic replies; None when there is no Return-Path header."""
+        values = self.values("return-path")
+        return values[0].strip().strip("<>").strip().lower() if values else None
+
     def values(self, name: str) -> list[str]:
         """Raw values of header `name` (any case), topmost first."""
         name = name.lower()
