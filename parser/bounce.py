@@ -70,10 +70,11 @@ class BounceReport:
         return next((s for s in ("hard", "soft", "delay") if s in found), "unknown")
 
 
-def read_bounce(msg: Message, text: str, x_failed: list[str], in_reply_to: tuple[str, ...] = ()) -> BounceReport:
-    """The report in `msg` (already parsed; `text` its plain text, `x_failed` the raw
-    X-Failed-Recipients values; `in_reply_to` the report's own, which Verizon and Exchange
-    set to the failed mail). Never raises: what cannot be read is left out."""
+def read_bounce(msg: Message, text: str, x_failed: list[str], in_reply_to: tuple[str, ...] = (),
+                size: int = 0) -> BounceReport:
+    """The report in `msg` (already parsed from `size` bytes; `text` its plain text,
+    `x_failed` the raw X-Failed-Recipients values; `in_reply_to` the report's own, which
+    Verizon and Exchange set to the failed mail). What cannot be read is left out."""
     text = text[:MAX_SCAN_CHARS]
     original = _original_id(msg, text) or (in_reply_to[0] if in_reply_to else None)
     dsn = _from_dsn(msg)
@@ -81,8 +82,10 @@ def read_bounce(msg: Message, text: str, x_failed: list[str], in_reply_to: tuple
         return BounceReport(dsn, original, "dsn")
     severity, status = _text_severity(text)
     listed = [a for v in x_failed for a in re.split(r"[,\s]+", v) if "@" in a]
-    found = _addresses(listed, severity, status) or _from_flufl(msg, severity, status) or \
-        _from_text(text, severity, status)
+    found = _addresses(listed, severity, status)
+    if not found and size <= MAX_FLUFL_BYTES:
+        found = _from_flufl(msg, severity, status)
+    found = found or _from_text(text, severity, status)
     reader = "none" if not found else ("x-failed-recipients" if listed else found[0][1])
     return BounceReport(tuple(r for r, _ in found)[:MAX_RECIPIENTS], original, reader)
 
@@ -113,8 +116,6 @@ def _dsn_recipient(block: Message) -> FailedRecipient | None:
 
 
 def _from_flufl(msg: Message, severity: str, status: str | None) -> list[tuple[FailedRecipient, str]]:
-    if len(msg.as_bytes()) > MAX_FLUFL_BYTES:
-        return []
     try:
         temporary, permanent = all_failures(msg)
     except Exception:  # a detector tripping on odd input: the others still answer

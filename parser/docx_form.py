@@ -58,7 +58,10 @@ def _lines(body) -> list[str]:
         if block.tag == f"{_W}p":
             lines.append(_text(block))
         elif block.tag == f"{_W}tbl":
-            lines.extend(_row(tr) for tr in block.iterchildren(f"{_W}tr"))
+            for tr in block.iterchildren(f"{_W}tr"):
+                if len(lines) >= MAX_LINES:
+                    break
+                lines.append(_row(tr))
     return lines[:MAX_LINES]
 
 

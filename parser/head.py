@@ -20,6 +20,7 @@ from .clean import clean_line
 MAX_HEAD_BYTES = 512_000  # Exchange Online writes ~15-40 KB of headers; a hostile head is cut here
 MAX_FIELDS = 1_000
 MAX_IDS = 100
+MAX_SUBJECT_CHARS = 10_000  # of the raw value: decode_header is slow on hundreds of KB of encoded words
 _END_RE = re.compile(rb"\r?\n\r?\n")
 _FIELD_RE = re.compile(r"^([\x21-\x39\x3b-\x7e]{1,100}):[ \t]*(.*)$", re.DOTALL)
 _MSGID_RE = re.compile(r"<([^<>\s]{1,500})>")
@@ -125,7 +126,7 @@ def read_head(raw: bytes) -> Head:
     get = lambda name: [v for n, v in fields if n == name]  # noqa: E731
     author, agent = read_address_field(get("from")), read_address_field(get("sender"))
     sender, problems = _sender(author, agent)
-    subject = decode_words(get("subject")[0])[:1000] if get("subject") else ""
+    subject = decode_words(get("subject")[0][:MAX_SUBJECT_CHARS])[:1000] if get("subject") else ""
     ctype, params = _content_type(get("content-type"))
     auto = (get("auto-submitted") or [""])[0].split(";")[0].strip().lower()
     precedence = (get("precedence") or [""])[0].strip().lower()

@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 from email.message import Message
 
 from .attachments import Attachment, attachment
+from .caps import cap_raw
 from .clean import clean_text
 
-MAX_RAW_BYTES = 5_000_000  # anything past this is ignored (truncated MIME is still read)
 MAX_DEPTH = 20  # MIME nesting we follow
 MAX_PARTS = 200  # leaf parts we look at
 MAX_PART_BYTES = 3_000_000  # encoded size of one part we still decode
 MAX_TEXT_CHARS = 400_000  # decoded text we keep per kind (plain / html)
 MAX_DOCX_BYTES = 5_000_000
-MAX_MULTIPARTS = 60  # multipart containers read; the stdlib parser recurses once per nesting level
-_MULTIPART_RE = re.compile(rb"content-type:\s*multipart/", re.IGNORECASE)
 
 _BODY_TYPES = ("text/plain", "text/html")
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -51,18 +49,10 @@ def read_mail(raw: bytes) -> Mail:
     """Parse `raw` once; never raises for any bytes."""
     if not isinstance(raw, (bytes, bytearray)):
         raw = str(raw).encode("utf-8", "surrogateescape")
-    msg = email.message_from_bytes(_cap(bytes(raw[:MAX_RAW_BYTES])))
+    msg = email.message_from_bytes(cap_raw(bytes(raw)))
     mail = Mail(message=msg)
     _walk(msg, mail)
     return mail
-
-
-def _cap(raw: bytes) -> bytes:
-    """Cut before the container that would nest too deep: the stdlib parser recurses per level."""
-    for count, match in enumerate(_MULTIPART_RE.finditer(raw), start=1):
-        if count > MAX_MULTIPARTS:
-            return raw[: match.start()]
-    return raw
 
 
 def _safe(fn, default):

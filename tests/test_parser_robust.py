@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 import pathlib
-import time
 import zipfile
 
 import pytest
@@ -12,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from parser import OWN_MARKER_HEADER, parse_message
+from parser.caps import MAX_BLANK_LINES, MAX_LINES, MAX_MULTIPARTS, MAX_RAW_BYTES, MAX_SEPARATORS, cap_raw
 from parser.docx_form import docx_text
 from parser.model import COMMANDS, KINDS
 
@@ -93,35 +93,45 @@ def test_not_resolved_always_escalates(tail):
     assert parse_message(raw).command == "escalate"
 
 
-def _timed(raw: bytes) -> float:
-    start = time.perf_counter()
-    _valid(parse_message(raw))
-    return time.perf_counter() - start
-
-
-def test_deeply_nested_mime_is_answered_quickly():
+def test_deeply_nested_mime_is_cut_before_the_stdlib_recurses():
     depth = 3000
     head = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (i, i) for i in range(depth))
-    assert _timed(b"Subject: Escalation\r\n" + head + b"Content-Type: text/plain\r\n\r\nhi\r\n") < 2.0
+    raw = b"Subject: Escalation\r\n" + head + b"Content-Type: text/plain\r\n\r\nhi\r\n"
+    assert cap_raw(raw).lower().count(b"multipart/") == MAX_MULTIPARTS
+    _valid(parse_message(raw))
 
 
 def test_a_huge_message_is_capped():
     body = (b"Reasons: " + b"a" * 70 + b"\r\n") * 200_000  # ~16 MB of text
-    assert _timed(b"Subject: Escalation\r\n\r\n" + body) < 3.0
+    assert len(cap_raw(b"Subject: Escalation\r\n\r\n" + body)) <= MAX_RAW_BYTES
+    _valid(parse_message(b"Subject: Escalation\r\n\r\n" + body))
 
 
 def test_many_parts_are_capped():
     parts = b"".join(b"--b\r\nContent-Type: text/plain\r\n\r\nCase reference: x\r\n" for _ in range(20_000))
-    assert _timed(b'Subject: Escalation\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' + parts + b"--b--\r\n") < 3.0
+    raw = b'Subject: Escalation\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n' + parts + b"--b--\r\n"
+    assert cap_raw(raw).count(b"\n--") < MAX_SEPARATORS
+    _valid(parse_message(raw))
+
+
+def test_line_and_blank_line_floods_are_cut_before_the_mime_parser():
+    flood = b"Subject: x\r\n\r\nUPDATE\n" + b"\n" * 5_000_000
+    assert cap_raw(flood, whole_head=True) == b"Subject: x\r\n\r\nUPDATE\n\n\n"
+    assert cap_raw(b"a\n" * 2_000_000).count(b"\n") == MAX_LINES - 1  # cut where the cap-th begins
+    assert cap_raw(b"a\n\n" * 1_000_000).count(b"\n\n") == MAX_BLANK_LINES - 1
+    assert cap_raw(b"a\r\n\r\nb\n\n\nc") == b"a\r\n\r\nb\n\n\nc"  # one or two blank lines are kept
+
+
+def test_the_mime_parser_gets_only_the_mime_fields_of_the_header_block():
+    raw = b"X-J: 1\r\n" * 50_000 + b"Content-Type: text/plain;\r\n charset=utf-8\r\nFrom: a@b.test\r\n\r\nbody"
+    assert cap_raw(raw) == b"Content-Type: text/plain;\r\n charset=utf-8\r\n\r\nbody"
 
 
 def test_a_docx_zip_bomb_is_refused_unread():
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("word/document.xml", b"<w:document>" + b" " * 50_000_000 + b"</w:document>")
-    start = time.perf_counter()
     assert docx_text(buffer.getvalue()) == ""
-    assert time.perf_counter() - start < 1.0
 
 
 def test_a_corrupt_docx_gives_no_text():

@@ -1,0 +1,75 @@
+"""What the standard library's MIME parser is handed: the raw bytes, cut where its cost
+would grow past what any honest message needs.
+
+The stdlib's feedparser costs per line and per part, and recurses per nesting level, so
+a message within the size limit could still cost seconds: 5 MB of newlines took 1.7 s,
+100,000 tiny parts 3.5 s, a delivery report of 60,000 recipient blocks 1.8 s
+(bench/bench_hostile.py). Each cap below is far beyond real mail (a 5 MB base64
+attachment is ~66,000 lines; a real report names a handful of recipients), and cutting
+is safe: truncated MIME is still read, as far as it goes. Every step is one pass in C
+(bytes.split / re.sub), not a Python loop over lines.
+"""
+from __future__ import annotations
+
+import re
+
+MAX_RAW_BYTES = 5_000_000  # anything past this is ignored
+MAX_HEAD_BYTES = 512_000  # header bytes sifted for MIME fields (as parser/head.py reads at most)
+MAX_LINES = 300_000
+MAX_SEPARATORS = 5_000  # lines starting "--": MIME boundaries (and signature lines)
+MAX_BLANK_LINES = 10_000  # blank lines end headers, paragraphs and DSN blocks
+MAX_MULTIPARTS = 60  # multipart containers read; the stdlib parser recurses once per nesting level
+_MULTIPART_RE = re.compile(rb"content-type:\s*multipart/", re.IGNORECASE)
+_FIELD_RE = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,100}:")
+_BLANK_RUN_RE = re.compile(rb"\n[\r\n]{3,}")  # a class, not a repeated group: 150 times faster
+
+
+def cap_raw(raw: bytes, whole_head: bool = False) -> bytes:
+    """`raw` as the MIME parser may see it: the top-level header block reduced to its MIME
+    fields (parser/head.py reads the rest; the stdlib's header list is scanned on every
+    get(), so 100,000 headers cost it seconds), runs of blank lines shortened to two
+    (nothing reads more than a paragraph break), then cut at the first cap reached.
+    `whole_head` keeps every header (flufl.bounce's detectors read From and Subject)."""
+    raw = raw[:MAX_RAW_BYTES]
+    raw = _BLANK_RUN_RE.sub(b"\n\n\n", raw if whole_head else mime_head_only(raw))
+    cut = min(_nth(raw, b"\n", MAX_LINES), _nth(raw, b"\n--", MAX_SEPARATORS),
+              _nth(raw, b"\n\n", MAX_BLANK_LINES), _nth(raw, b"\n\r\n", MAX_BLANK_LINES), _multipart_cut(raw))
+    return raw[:cut]
+
+
+def _nth(raw: bytes, needle: bytes, n: int) -> int:
+    """Where the n-th occurrence of `needle` starts (len(raw) if there are fewer)."""
+    if raw.count(needle) < n:
+        return len(raw)
+    parts = raw.split(needle, n)
+    return len(raw) - len(parts[-1]) - len(needle)
+
+
+def _multipart_cut(raw: bytes) -> int:
+    """Before the container that would nest too deep."""
+    for count, match in enumerate(_MULTIPART_RE.finditer(raw), start=1):
+        if count > MAX_MULTIPARTS:
+            return match.start()
+    return len(raw)
+
+
+def mime_head_only(raw: bytes) -> bytes:
+    """`raw` with only the Content-* and MIME-Version fields of its top-level header block,
+    which ends where the email package's would: at a blank line or a line that is no field."""
+    kept: list[bytes] = []
+    keep = False
+    at = 0
+    while at < min(len(raw), MAX_HEAD_BYTES):
+        end = raw.find(b"\n", at)
+        end = len(raw) if end < 0 else end + 1
+        line = raw[at:end]
+        if line[:1] in (b" ", b"\t") and at:
+            pass  # a continuation: kept with its field
+        elif _FIELD_RE.match(line):
+            keep = line[:8].lower() == b"content-" or line[:13].lower() == b"mime-version:"
+        else:
+            break  # the blank line (or the first body line)
+        if keep:
+            kept.append(line)
+        at = end
+    return b"".join(kept) + raw[at:]
