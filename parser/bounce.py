@@ -14,6 +14,7 @@ outbox fixed (`ESC-2026-0042.notice.<hex>@domain`), so the tracker can tie the t
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from email.message import Message
@@ -21,12 +22,20 @@ from email.message import Message
 from flufl.bounce import all_failures
 
 from .clean import clean_line
-from .head import head_fields, message_ids
+from .head import Head, head_fields, message_ids
 from .emails import check_email
+
+# flufl.bounce logs a traceback for every detector that trips on odd input before raising
+# (caught below): on attacker-written mail that would flood the service's log with noise.
+_FLUFL_LOG = logging.getLogger("flufl.bounce")
+_FLUFL_LOG.addHandler(logging.NullHandler())
+_FLUFL_LOG.propagate = False
 
 MAX_SCAN_CHARS = 100_000  # of the report's text: the verdict sits at its top
 MAX_RECIPIENTS = 50
-MAX_FLUFL_BYTES = 1_000_000  # flufl reads every part; a report is small, its copy of the mail need not be
+MAX_FLUFL_BYTES = 1_000_000  # a report is small, its copy of the mail need not be
+MAX_FLUFL_CHARS = 30_000  # of text flufl is shown (see _flufl_view)
+MAX_FLUFL_LINE = 1_000
 _ADDR = r"[^\s<>()\"',;:\[\]]+@[^\s<>()\"',;:\[\]]+"
 _TEXT_RULES = tuple(re.compile(p, re.IGNORECASE | re.MULTILINE) for p in (
     rf"error delivering your mail to <({_ADDR})>",  # DragonFly
@@ -70,21 +79,21 @@ class BounceReport:
         return next((s for s in ("hard", "soft", "delay") if s in found), "unknown")
 
 
-def read_bounce(msg: Message, text: str, x_failed: list[str], in_reply_to: tuple[str, ...] = (),
-                size: int = 0) -> BounceReport:
-    """The report in `msg` (already parsed from `size` bytes; `text` its plain text,
-    `x_failed` the raw X-Failed-Recipients values; `in_reply_to` the report's own, which
-    Verizon and Exchange set to the failed mail). What cannot be read is left out."""
+def read_bounce(msg: Message, text: str, head: Head) -> BounceReport:
+    """The report in `msg` (its MIME structure as parser/mime.py parsed it; `text` its plain
+    text; `head` its header block: X-Failed-Recipients, and In-Reply-To, which Verizon and
+    Exchange set to the failed mail). What cannot be read is left out."""
     text = text[:MAX_SCAN_CHARS]
-    original = _original_id(msg, text) or (in_reply_to[0] if in_reply_to else None)
+    original = _original_id(msg, text) or (head.in_reply_to[0] if head.in_reply_to else None)
+    x_failed = head.values("x-failed-recipients")
     dsn = _from_dsn(msg)
     if dsn:
         return BounceReport(dsn, original, "dsn")
     severity, status = _text_severity(text)
     listed = [a for v in x_failed for a in re.split(r"[,\s]+", v) if "@" in a]
     found = _addresses(listed, severity, status)
-    if not found and size <= MAX_FLUFL_BYTES:
-        found = _from_flufl(msg, severity, status)
+    if not found and head.size <= MAX_FLUFL_BYTES:
+        found = _from_flufl(head, text, severity, status)
     found = found or _from_text(text, severity, status)
     reader = "none" if not found else ("x-failed-recipients" if listed else found[0][1])
     return BounceReport(tuple(r for r, _ in found)[:MAX_RECIPIENTS], original, reader)
@@ -115,13 +124,27 @@ def _dsn_recipient(block: Message) -> FailedRecipient | None:
     return FailedRecipient(address, severity, status, diagnostic)
 
 
-def _from_flufl(msg: Message, severity: str, status: str | None) -> list[tuple[FailedRecipient, str]]:
+def _from_flufl(head: Head, text: str, severity: str, status: str | None) -> list[tuple[FailedRecipient, str]]:
     try:
-        temporary, permanent = all_failures(msg)
+        temporary, permanent = all_failures(_flufl_view(head, text))
     except Exception:  # a detector tripping on odd input: the others still answer
         return []
     found = _addresses([a.decode("ascii", "replace") for a in sorted(permanent)], severity, status, "flufl")
     return found + _addresses([a.decode("ascii", "replace") for a in sorted(temporary)], "delay", status, "flufl")
+
+
+def _flufl_view(head: Head, text: str) -> Message:
+    """What flufl.bounce is shown: the report's headers over its text, as one text/plain part.
+    Its detectors walk the whole MIME tree once per pattern and per line (11 s on a 140 KB
+    report of many parts, found by tests/test_parser_fuzz.py); on one part of at most
+    MAX_FLUFL_CHARS, lines cut to MAX_FLUFL_LINE, each pattern is one pass."""
+    view = Message()
+    for name, value in head.fields[:200]:
+        if not name.startswith(("content-", "mime-")):
+            view[name] = value[:MAX_FLUFL_LINE]
+    lines = (line[:MAX_FLUFL_LINE] for line in text[:MAX_FLUFL_CHARS].split("\n"))
+    view.set_payload("\n".join(lines))  # a str, as it is: with a charset it would be base64-encoded
+    return view
 
 
 def _from_text(text: str, severity: str, status: str | None) -> list[tuple[FailedRecipient, str]]:

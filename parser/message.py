@@ -1,12 +1,10 @@
 """parse_message: the one entry point, orchestrating head -> mime -> classify -> reply / intake / bounce."""
 from __future__ import annotations
 
-import email
 import re
 
 from . import classify as rules
 from .bounce import read_bounce
-from .caps import cap_raw
 from .clean import clean_text
 from .docx_form import docx_text
 from .form import FormSource, build_fields
@@ -48,8 +46,7 @@ def _parse(raw: bytes) -> ParsedMessage:
     envelope = _envelope(head, mail)
     kind = rules.classify(head, mail)
     if kind == "bounce":
-        whole = email.message_from_bytes(cap_raw(raw, whole_head=True))  # rare: reports are small
-        report = read_bounce(whole, mail.plain, head.values("x-failed-recipients"), head.in_reply_to, head.size)
+        report = read_bounce(mail.message, mail.plain, head)
         ref = rules.case_ref(head) or _ref_of(report.original_message_id)
         return ParsedMessage(kind, ref, None, None, None, bounce=report, **envelope)
     if kind == "auto_reply":

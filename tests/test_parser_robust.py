@@ -116,15 +116,16 @@ def test_many_parts_are_capped():
 
 def test_line_and_blank_line_floods_are_cut_before_the_mime_parser():
     flood = b"Subject: x\r\n\r\nUPDATE\n" + b"\n" * 5_000_000
-    assert cap_raw(flood, whole_head=True) == b"Subject: x\r\n\r\nUPDATE\n\n\n"
+    assert cap_raw(flood) == b"\nUPDATE\n\n\n"  # one line ending, runs cut (and no header but MIME's)
     assert cap_raw(b"a\n" * 2_000_000).count(b"\n") == MAX_LINES - 1  # cut where the cap-th begins
     assert cap_raw(b"a\n\n" * 1_000_000).count(b"\n\n") == MAX_BLANK_LINES - 1
-    assert cap_raw(b"a\r\n\r\nb\n\n\nc") == b"a\r\n\r\nb\n\n\nc"  # one or two blank lines are kept
+    assert cap_raw(b"a\r\n\r\nb\n\n\nc") == b"a\n\nb\n\n\nc"  # one or two blank lines are kept
+    assert cap_raw(b"a\r" * 2_000_000).count(b"\n") == MAX_LINES - 1  # a lone CR ends a line too
 
 
 def test_the_mime_parser_gets_only_the_mime_fields_of_the_header_block():
     raw = b"X-J: 1\r\n" * 50_000 + b"Content-Type: text/plain;\r\n charset=utf-8\r\nFrom: a@b.test\r\n\r\nbody"
-    assert cap_raw(raw) == b"Content-Type: text/plain;\r\n charset=utf-8\r\n\r\nbody"
+    assert cap_raw(raw) == b"Content-Type: text/plain;\n charset=utf-8\n\nbody"
 
 
 def test_a_docx_zip_bomb_is_refused_unread():
