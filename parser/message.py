@@ -19,7 +19,7 @@ from .reply import read_command
 _ESCALATION_SUBJECT_RE = re.compile(r"\bescalat", re.IGNORECASE)
 _FORWARD_SUBJECT_RE = re.compile(r"^\s*(?:(?:re|aw)\s*:\s*)*(?:fw|fwd)\s*:", re.IGNORECASE)
 _FORWARD_BODY_RE = re.compile(
-    r"^[\s>]*(?:-{2,}\s*(?:forwarded message|original message)|begin forwarded message)", re.IGNORECASE | re.MULTILINE
+    r"^[ \t>]*(?:-{2,}\s*(?:forwarded message|original message)|begin forwarded message)", re.IGNORECASE | re.MULTILINE
 )
 FORM_LABELS_FOR_INTAKE = 3  # required labels that make a message with no escalation subject an intake
 FORM_LABELS_IN_THREAD = 5  # ... and a keyword-less message in a case thread a (re)submitted form

@@ -13,7 +13,7 @@ from .model import Issue
 PUBLISHED_NUMBERS = frozenset({"01902555392", "01902551199", "01403229900", "999", "111", "101"})
 
 _DOB_RE = re.compile(
-    r"\b(?:d\.?\s?o\.?\s?b\.?|date of birth|born(?: on)?)\s*[:\-]?\s*"
+    r"\b(?:d\.?\s?o\.?\s?b\.?|date of birth|born(?: on)?)\s*(?:[:\-]\s*)?"  # never \s*X?\s*: quadratic
     r"(?:\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}(?:st|nd|rd|th)?\s+[a-z]{3,9}\.?\s+\d{4})",
     re.IGNORECASE,
 )
@@ -22,7 +22,7 @@ _POSTCODE_RE = re.compile(r"\b(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-HJKPSTUW\d]? 
 _PHONE_RE = re.compile(r"(?<![\w+])(?:\+44\s?\(?0?\)?\s?|0)\d(?:[\s-]?\d){8,9}(?![\d])")
 _CHILD_NAME_RE = re.compile(
     r"\b(?i:(?:child|young person|adult|client|service user|baby|mother|father)(?:'s|’s)?\s+(?:full\s+)?name"
-    r"(?:\s+is)?)\s*[:\-–]?\s*[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+)+",
+    r"(?:\s+is)?)\s*(?:[:\-–]\s*)?[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+)+",
 )
 _NAME_ONLY_RE = re.compile(r"^[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+){1,3}$")
 

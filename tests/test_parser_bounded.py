@@ -10,9 +10,12 @@ import io
 import zipfile
 
 from parser import parse_message
+from parser.bounce import _TEXT_RULES
 from parser.docx_form import docx_text
 from parser.html import cut_quoted_html, html_to_text
+from parser.message import _FORWARD_BODY_RE
 from parser.people import _BARE_RE, parse_person
+from parser.personal_data import find_personal_data
 from parser.reply import LIBRARY_LINE_CHARS, _skeleton, new_text
 
 W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
@@ -92,3 +95,21 @@ def test_a_docx_entity_is_never_expanded():
         archive.writestr("word/document.xml", bomb + f"<w:document {W}><w:body><w:p><w:r><w:t>&c;</w:t>"
                                                       "</w:r></w:p></w:body></w:document>")
     assert len(docx_text(buffer.getvalue())) < 1_000
+
+
+def test_personal_data_patterns_do_not_backtrack_over_spaces():
+    # `\s*[:\-]?\s*` split a run of spaces every possible way: 14 s at 10,000 spaces
+    assert find_personal_data("dob" + " " * 45_000) == []
+    assert find_personal_data("child name" + " " * 45_000 + "x") == []
+    assert find_personal_data("DOB:   20/11/2019") == ["dob"]
+
+
+def test_line_start_patterns_do_not_run_over_blank_lines():
+    # `^\s*` (MULTILINE) re-scanned every following blank line from every line start
+    assert _FORWARD_BODY_RE.search("> \n" * 200_000 + "x") is None
+    assert _FORWARD_BODY_RE.search("> \n>   ---------- Forwarded message ---------\n")
+    text = " \n" * 200_000 + "x"
+    assert [rule.search(text) for rule in _TEXT_RULES] == [None] * len(_TEXT_RULES)
+    gmail = "Delivery to the following recipient failed permanently:\n\n     sam@health.example.test\n"
+    assert _TEXT_RULES[4].search(gmail).group(1) == "sam@health.example.test"
+    assert _TEXT_RULES[4].search("delivery to the following recipient failed\n" + " " * 200_000 + "x") is None
