@@ -65,7 +65,9 @@ class Head:
     own_marker: bool  # carries our marker header (never the only loop check: it can be stripped)
     content_type: str
     report_type: str
-    fields: tuple[tuple[str, str], ...]  # every field read, (lower-case name, raw value), in order
+    # every field read, (lower-case name, unfolded value, control characters removed), in order:
+    # for the parser's own readers (bounces, authentication); the tracker reads the named values
+    fields: tuple[tuple[str, str], ...]
 
     @property
     def reply_to(self) -> str | None:
@@ -100,7 +102,8 @@ class Head:
 
 
 def head_fields(raw: bytes) -> list[tuple[str, str]]:
-    """(lower-case name, unfolded raw value) for each field of the header block, in order.
+    """(lower-case name, unfolded value) for each field of the header block, in order; the
+    value's control characters removed (a NUL in an address makes it unreadable, not shorter).
     Reading stops at the blank line, at the first line that is not a field (as the email
     package does), at MAX_FIELDS, or at MAX_HEAD_BYTES."""
     block = raw[:MAX_HEAD_BYTES]
@@ -116,7 +119,7 @@ def head_fields(raw: bytes) -> list[tuple[str, str]]:
             fields.append((m.group(1).lower(), [m.group(2)]))
         else:
             break
-    return [(name, _unsurrogate(" ".join(p.strip() for p in parts).strip())) for name, parts in fields]
+    return [(name, clean_line(_unsurrogate(" ".join(p.strip() for p in parts)))) for name, parts in fields]
 
 
 def read_head(raw: bytes) -> Head:
