@@ -20,6 +20,12 @@ MAX_SEPARATORS = 5_000  # lines starting "--": MIME boundaries (and signature li
 MAX_BLANK_LINES = 5_000  # blank lines end headers, paragraphs and DSN blocks
 MAX_MULTIPARTS = 60  # multipart containers read; the stdlib parser recurses once per nesting level
 _MULTIPART_RE = re.compile(rb"content-type:\s*multipart/", re.IGNORECASE)
+MAX_PARAM_HEADER = 2_000  # a Content-Type / -Disposition longer than this keeps its value and boundary
+# The email package's _parseparam is quadratic in a header's length (3 s on one of 300 KB),
+# and the feedparser calls it for every multipart part while parsing.
+_LONG_PARAMS_RE = re.compile(rb"^(content-(?:type|disposition):)([^\n]*(?:\n[ \t][^\n]*)*)",
+                             re.IGNORECASE | re.MULTILINE)
+_BOUNDARY_RE = re.compile(rb'boundary\s*=\s*("[^"\n]{1,200}"|[^\s;"]{1,200})', re.IGNORECASE)
 _FIELD_RE = re.compile(rb"[\x21-\x39\x3b-\x7e]{1,100}:")
 _BLANK_RUN_RE = re.compile(rb"\n\n{3,}")  # a class, not a repeated group: 150 times faster
 
@@ -33,6 +39,7 @@ def cap_raw(raw: bytes) -> bytes:
     # as it does (a report of 7,000 lone-\r lines cost it 5 s); text is normalised later anyway
     raw = raw[:MAX_RAW_BYTES].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     raw = _BLANK_RUN_RE.sub(b"\n\n\n", mime_head_only(raw))
+    raw = _LONG_PARAMS_RE.sub(_short_params, raw)
     cut = min(_nth(raw, b"\n", MAX_LINES), _nth(raw, b"\n--", MAX_SEPARATORS), _nth(raw, b"\n\n", MAX_BLANK_LINES),
               _multipart_cut(raw))
     return raw[:cut]
@@ -74,3 +81,12 @@ def mime_head_only(raw: bytes) -> bytes:
             kept.append(line)
         at = end
     return b"".join(kept) + raw[at:]
+
+
+def _short_params(match: re.Match) -> bytes:
+    name, value = match.group(1), match.group(2)
+    if len(value) <= MAX_PARAM_HEADER:
+        return match.group(0)
+    first = value.split(b";", 1)[0].strip()[:100]
+    boundary = _BOUNDARY_RE.search(value)
+    return name + b" " + first + (b"; boundary=" + boundary.group(1) if boundary else b"")

@@ -11,6 +11,7 @@ import zipfile
 
 from parser import parse_message
 from parser.bounce import _TEXT_RULES
+from parser.caps import cap_raw
 from parser.docx_form import docx_text
 from parser.html import cut_quoted_html, html_to_text
 from parser.message import _FORWARD_BODY_RE
@@ -113,3 +114,17 @@ def test_line_start_patterns_do_not_run_over_blank_lines():
     gmail = "Delivery to the following recipient failed permanently:\n\n     sam@health.example.test\n"
     assert _TEXT_RULES[4].search(gmail).group(1) == "sam@health.example.test"
     assert _TEXT_RULES[4].search("delivery to the following recipient failed\n" + " " * 200_000 + "x") is None
+
+
+def test_a_bounce_address_splits_one_way_only():
+    # "@" in both halves of the address pattern let "<@@@…" be split every way before ">" failed
+    text = "Could not be delivered to: <" + "@" * 100_000
+    assert [rule.search(text) for rule in _TEXT_RULES] == [None] * len(_TEXT_RULES)
+    assert _TEXT_RULES[1].search("Could not be delivered to: <drew@health.example.test>").group(1) == \
+        "drew@health.example.test"
+
+
+def test_a_content_type_of_many_parameters_keeps_its_value_and_boundary():
+    # the email package's _parseparam is quadratic in a header's length; the feedparser calls it
+    raw = b"Content-Type: multipart/mixed; " + b"a=b; " * 100_000 + b'boundary="xx"\r\n\r\n--xx\r\n'
+    assert cap_raw(raw) == b'Content-Type: multipart/mixed; boundary="xx"\n\n--xx\n'
