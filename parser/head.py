@@ -8,6 +8,7 @@ rest. `parse_message` reads the same Head for every message.
 """
 from __future__ import annotations
 
+import codecs
 import datetime
 import email.header
 import email.utils
@@ -193,8 +194,6 @@ def decode_words(value: str) -> str:
 
 
 def _charset(name: str | None) -> str:
-    import codecs
-
     try:
         return codecs.lookup(name or "utf-8").name
     except (LookupError, ValueError):
