@@ -69,6 +69,15 @@ class ParseWorker:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def pid(self) -> int | None:
+        """The worker process's id (None before it starts), for logs and monitoring."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
     def start(self) -> None:
         """Start the worker now (else the first call does) and wait until it can parse."""
         if self._process is None:
@@ -101,10 +110,9 @@ class ParseWorker:
     def _run(self, raws: list[bytes]) -> list[ParsedMessage]:
         """Answers for a prefix of `raws`: all of them, or those before one that cost too much
         (which is answered too_costly, the worker being restarted)."""
-        self.start()
+        self._send(_encode(raws))
         out: list[ParsedMessage] = []
         try:
-            self._conn.send_bytes(_encode(raws))
             for raw in raws:
                 if not self._conn.poll(self.budget):
                     raise TimeoutError
@@ -114,6 +122,21 @@ class ParseWorker:
             self._stop()
             out.append(too_costly(raws[len(out)]))
         return out
+
+    def _send(self, blob: bytes) -> None:
+        """Hand a batch over; a worker found dead (killed from outside, say) is replaced first,
+        so its death is never blamed on a message it never saw."""
+        if self._process is not None and not self.alive:
+            self.restarts += 1
+            self._stop()
+        self.start()
+        try:
+            self._conn.send_bytes(blob)
+        except (BrokenPipeError, OSError):
+            self.restarts += 1
+            self._stop()
+            self.start()
+            self._conn.send_bytes(blob)
 
     def _stop(self) -> None:
         if self._process is not None:

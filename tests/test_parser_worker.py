@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import pathlib
 import pickle
+import signal
 import time
 
 import pytest
@@ -60,3 +61,11 @@ def test_a_message_past_the_budget_is_too_costly_and_the_next_is_read(worker, ta
 
 def test_a_worker_restarted_keeps_serving(worker):
     assert worker.parse(REPLY).command == "resolved"
+
+
+def test_a_worker_killed_from_outside_between_batches_costs_no_message(worker):
+    os.kill(worker.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while worker.alive and time.monotonic() < deadline:  # the kill lands before the next batch
+        time.sleep(0.01)
+    assert [p.command for p in worker.parse_many([REPLY, REPLY])] == ["resolved", "resolved"]
