@@ -23,6 +23,7 @@ from flufl.bounce import all_failures
 
 from .clean import clean_line
 from .head import Head, head_fields, message_ids
+from .mime import safe
 from .emails import check_email
 
 # flufl.bounce logs a traceback for every detector that trips on odd input before raising
@@ -106,9 +107,9 @@ def read_bounce(msg: Message, text: str, head: Head) -> BounceReport:
 def _from_dsn(msg: Message) -> tuple[FailedRecipient, ...]:
     out: list[FailedRecipient] = []
     for part in _parts(msg, "message/delivery-status"):
-        blocks = part.get_payload()
+        blocks = safe(part.get_payload, None)
         for block in blocks[1:] if isinstance(blocks, list) else ():
-            recipient = _dsn_recipient(block)
+            recipient = safe(lambda: _dsn_recipient(block), None)
             if recipient:
                 out.append(recipient)
     return tuple(out[:MAX_RECIPIENTS])
@@ -190,13 +191,13 @@ def _text_severity(text: str) -> tuple[str, str | None]:
 
 def _original_id(msg: Message, text: str) -> str | None:
     for part in _parts(msg, "message/rfc822"):
-        inner = part.get_payload()
+        inner = safe(part.get_payload, None)
         if isinstance(inner, list) and inner:
-            ids = message_ids(str(inner[0].get("message-id", "")))
+            ids = message_ids(safe(lambda: str(inner[0].get("message-id", "")), ""))
             if ids:
                 return ids[0]
     for part in _parts(msg, "text/rfc822-headers"):
-        data = part.get_payload(decode=True) or b""
+        data = safe(lambda: part.get_payload(decode=True), b"") or b""
         values = [v for n, v in head_fields(data[:200_000]) if n == "message-id"]
         if values and message_ids(values[0]):
             return message_ids(values[0])[0]
@@ -209,9 +210,9 @@ def _parts(msg: Message, ctype: str, limit: int = 200) -> list[Message]:
     while stack and seen < limit:
         part = stack.pop()
         seen += 1
-        if part.get_content_type() == ctype:
+        if safe(part.get_content_type, "") == ctype:
             found.append(part)
-        payload = part.get_payload()
-        if isinstance(payload, list) and part.get_content_maintype() == "multipart":
+        payload = safe(part.get_payload, None)
+        if isinstance(payload, list) and safe(part.get_content_maintype, "") == "multipart":
             stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
     return found

@@ -55,7 +55,8 @@ def read_mail(raw: bytes) -> Mail:
     return mail
 
 
-def _safe(fn, default):
+def safe(fn, default):
+    """fn(), or `default` if the email package raises on defective input (it does, deep inside)."""
     try:
         return fn()
     except Exception:  # a defective header or part must not stop the parse
@@ -100,10 +101,10 @@ def _walk(msg: Message, mail: Mail) -> None:
     while stack and seen < MAX_PARTS:
         part, depth = stack.pop()
         seen += 1
-        ctype = _safe(part.get_content_type, "text/plain")
+        ctype = safe(part.get_content_type, "text/plain")
         mail.has_delivery_status |= ctype == "message/delivery-status"
         mail.has_returned_message |= ctype == "message/rfc822"
-        payload = _safe(lambda: part.get_payload(), None)
+        payload = safe(lambda: part.get_payload(), None)
         if isinstance(payload, list):
             if depth < MAX_DEPTH:
                 stack.extend((p, depth + 1) for p in reversed(payload) if isinstance(p, Message))
@@ -116,9 +117,9 @@ def _walk(msg: Message, mail: Mail) -> None:
 def _leaf(part: Message, ctype: str, mail: Mail, plain: list[str], html: list[str]) -> None:
     if ctype == "text/rfc822-headers":
         return  # a bounce's copy of the headers it is about: read by parser/bounce.py
-    disposition = _safe(part.get_content_disposition, None)
-    filename = _safe(part.get_filename, None)
-    encoded = _safe(lambda: part.get_payload(), "")
+    disposition = safe(part.get_content_disposition, None)
+    filename = safe(part.get_filename, None)
+    encoded = safe(lambda: part.get_payload(), "")
     size = len(encoded) if isinstance(encoded, str) else 0
     if disposition == "attachment" or filename or ctype not in _BODY_TYPES:
         # every part that is not body text is an attachment, named or not: an unnamed
@@ -127,8 +128,8 @@ def _leaf(part: Message, ctype: str, mail: Mail, plain: list[str], html: list[st
         return
     if size > MAX_PART_BYTES:
         return
-    data = _safe(lambda: part.get_payload(decode=True), b"") or b""
-    text = decode_bytes(data, _safe(part.get_content_charset, None))
+    data = safe(lambda: part.get_payload(decode=True), b"") or b""
+    text = decode_bytes(data, safe(part.get_content_charset, None))
     (plain if ctype == "text/plain" else html).append(text)
 
 
@@ -137,7 +138,7 @@ def _attachment(part: Message, ctype: str, filename: str, size: int, mail: Mail)
     is_docx = name.lower().endswith(".docx") or ctype == DOCX_TYPE
     data = b""
     if is_docx and mail.docx is None and size <= MAX_DOCX_BYTES * 4 // 3 + 4096:
-        data = _safe(lambda: part.get_payload(decode=True), b"") or b""
+        data = safe(lambda: part.get_payload(decode=True), b"") or b""
         mail.docx = data[:MAX_DOCX_BYTES] or None
     if len(mail.attachments) < MAX_PARTS:
         mail.attachments.append(attachment(name, ctype, len(data) if data else _decoded_size(part, size)))
@@ -150,5 +151,5 @@ def _normalise(text: str) -> str:
 
 def _decoded_size(part: Message, encoded: int) -> int:
     """The decoded size, estimated without decoding (base64 grows 4/3; other encodings ~1)."""
-    cte = str(_safe(lambda: part.get("content-transfer-encoding", ""), "") or "").strip().lower()
+    cte = str(safe(lambda: part.get("content-transfer-encoding", ""), "") or "").strip().lower()
     return encoded * 3 // 4 if cte == "base64" else encoded

@@ -59,3 +59,11 @@ def test_a_report_that_names_nobody_is_still_a_bounce_that_acts_on_nothing():
     raw = (b"From: MAILER-DAEMON@mx.health.example.test\r\nSubject: failure notice\r\n\r\nSomething went wrong.\r\n")
     parsed = parse_message(raw)
     assert (parsed.kind, parsed.bounce.recipients, parsed.bounce.severity) == ("bounce", (), "unknown")
+
+
+def test_a_report_whose_part_the_email_package_cannot_decode_is_still_read():
+    # found by the fuzz soak (seed 11): get_payload() raises ValueError on a charset holding a NUL
+    raw = (b"From: MAILER-DAEMON@x.example.test\r\nSubject: failure notice\r\nContent-Type: multipart/mixed; "
+           b'boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset="a\x00b"\r\n\r\n\xff\xfe caf\xe9\r\n--b--\r\n')
+    parsed = parse_message(raw)
+    assert (parsed.kind, parsed.errors) == ("bounce", ())
