@@ -49,19 +49,13 @@ def handle(session: Session, ctx: Context, msg: ParsedMessage | None, inbound_id
     raise ValueError(f"no handling for {way!r}")
 
 
-def _via_list(msg: ParsedMessage) -> bool:
-    # The parser marks mail that came through a list or group (List-Id, Precedence: list);
-    # until its reading lands (branch hostile-parser) every message reads as not.
-    return bool(getattr(msg, "via_list", False))
-
-
 def _reply(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> Outcome:
     case = session.exec(select(Case).where(Case.ref == msg.case_ref, Case.partnership == ctx.partnership.id)).first()
     if case is None:
-        if not _via_list(msg):
+        if not msg.via_list:
             _answer(session, ctx, msg, inbound_id, "not_a_party", {"ref": None})  # not even echoed back
         return Outcome(PROCESSED, "reply naming an unknown case: sender told, nothing revealed")
-    t = on_reply(session, ctx, msg, case, inbound_id, kept=kept_attachments(msg), answer=not _via_list(msg))
+    t = on_reply(session, ctx, msg, case, inbound_id, kept=kept_attachments(msg), answer=not msg.via_list)
     if t.outcome == "not_party":
         return Outcome(PROCESSED, "reply from someone not on the case: politely refused, nothing revealed")
     verdict = "applied" if t.allowed else "refused"
@@ -70,10 +64,9 @@ def _reply(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) 
 
 def _bounce(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> Outcome:
     """A delivery report: tied to the mail it reports on, recorded on that case; kept aside."""
-    report = getattr(msg, "bounce", None)  # parser's BounceReport (branch hostile-parser)
-    original = getattr(report, "original_message_id", None) or next(iter(msg.in_reply_to), None)
-    failures = tuple(Failure(r.address, r.severity, r.diagnostic or r.status)
-                     for r in getattr(report, "recipients", ()))
+    report = msg.bounce
+    original = (report.original_message_id if report else None) or next(iter(msg.in_reply_to), None)
+    failures = tuple(Failure(r.address, r.severity, r.diagnostic or r.status) for r in (report.recipients if report else ()))
     case_id, done = on_bounce(session, ctx, original, failures, inbound_id)
     return Outcome(QUARANTINE, f"bounce: {done}", case_id)
 
@@ -81,7 +74,7 @@ def _bounce(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int)
 def _answer_refused(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int, way: str) -> bool:
     """Tell a party, or someone writing from a partner agency, what was refused and how to
     send it instead; True if they were told."""
-    if not msg.sender or _via_list(msg):
+    if not msg.sender or msg.via_list:
         return False
     party = msg.case_ref and session.exec(select(Party.id).join(Case, Case.id == Party.case_id).where(
         Case.ref == msg.case_ref, Case.partnership == ctx.partnership.id, Party.email == msg.sender)).first()
@@ -95,6 +88,9 @@ def _answer_refused(session: Session, ctx: Context, msg: ParsedMessage, inbound_
 
 
 def _answer(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int, kind: str, extra: dict) -> None:
+    """Answer the sender; never a list or group (its members did not write)."""
+    if msg.via_list:
+        return
     values = {"partnership": ctx.partnership.name, "address": ctx.partnership.address, "ref": msg.case_ref,
               "subject": msg.subject, **extra}
     letter = Letter(kind, msg.sender, values, in_reply_to=msg.message_id, auto="auto-replied")
