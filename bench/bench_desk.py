@@ -38,8 +38,8 @@ from bench_digest import cases  # noqa: E402
 from bench_digest import main as digest_bench_main  # noqa: E402
 from bench.figures import percentile  # noqa: E402
 from tracker.config.load import load_config  # noqa: E402
-from tracker.desk.links import request_link  # noqa: E402
-from tracker.desk.settings import desk_settings  # noqa: E402
+from tracker.desk.signin.links import request_link  # noqa: E402
+from tracker.desk.signin.settings import desk_settings  # noqa: E402
 from tracker.daemon.clock import SystemClock  # noqa: E402
 from tracker.storage.db import create_schema, make_engine, transaction  # noqa: E402
 from tracker.storage.models import Case, Party  # noqa: E402

@@ -118,7 +118,7 @@ def csrf(c: TestClient, path: str = "/sign-in") -> str:
 def signed_in(desk, email: str) -> TestClient:
     """A client signed in through a real one-time link (as the mail would carry it)."""
     from tracker.storage.db import transaction
-    from tracker.desk.links import request_link
+    from tracker.desk.signin.links import request_link
 
     c = client(desk)
     with transaction(desk.engine) as s:

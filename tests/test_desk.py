@@ -11,8 +11,8 @@ import pytest
 from tests.desk_fixtures import (BOARD, BUSINESS, CASES, HEALTH_LEAD, POLICE_LEAD, client, csrf, desk_harness,
                                  fill, signed_in)
 from tracker.storage.db import transaction
-from tracker.desk import links
-from tracker.desk.settings import desk_settings
+from tracker.desk.signin import links
+from tracker.desk.signin.settings import desk_settings
 from tracker.errors import ConfigError
 from tracker.storage.models import DeskSignin, OutboxMail
 
@@ -302,8 +302,8 @@ def test_two_instances_share_nothing_but_the_database_and_the_session_key(desk):
     ("google", {"email": "a@gmail.example", "email_verified": True}, "Workspace account"),
 ])
 def test_who_an_id_token_names(provider, claims, expected):
-    from tracker.desk import oidc
-    from tracker.desk.settings import OidcSettings
+    from tracker.desk.signin import oidc
+    from tracker.desk.signin.settings import OidcSettings
 
     settings = OidcSettings(provider, "https://idp.example.test", "client", "SECRET_ENV", None, None, "groups",
                             "partnership.example.test" if provider == "google" else "")

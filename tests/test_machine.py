@@ -8,9 +8,9 @@ import pytest
 from tracker.policy.build import PRESETS
 from tracker.policy.calendar import WorkingCalendar
 from tracker.policy.directory import directory_from_config
-from tracker.policy.machine import (CaseState, Correct, DeadlinePassed, DuplicateIntake, MailRefused, Opening,
+from tracker.stages.machine import (CaseState, Correct, DeadlinePassed, DuplicateIntake, MailRefused, Opening,
                                     Person, ReminderDue, Reply, Route, Rules, advance, open_case)
-from tracker.policy.support import same_escalation
+from tracker.stages.support import same_escalation
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=timezone.utc)  # a Tuesday
 RAISER = "alex.example@council.example.test"

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from mailer.compose import Composer
 from tracker.config.values import PartnershipConfig
-from tracker.policy.rules import Rules
+from tracker.stages.rules import Rules
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from tracker.cases.context import Context
 from tracker.cases.effects import apply
 from tracker.cases.state import people_of, state_of
-from tracker.policy.machine import DeadlinePassed, ReminderDue, advance
+from tracker.stages.machine import DeadlinePassed, ReminderDue, advance
 from tracker.storage.models import Case
 
 

@@ -1,4 +1,4 @@
-"""Writing what the stage machine decided (tracker/policy/machine.py), in the caller's
+"""Writing what the stage machine decided (tracker/stages/machine.py), in the caller's
 transaction: the case's columns, the people who came onto it (or whose address changed or
 bounced), its record entries, its calendar entries and its letters. Nothing here decides;
 it reads a case into the machine's values and writes the machine's answer back."""
@@ -16,7 +16,7 @@ from tracker.cases.post import ANSWER_KINDS, post
 from tracker.cases.state import party_rows
 from tracker.outgoing.letter import Letter
 from tracker.outgoing.letters import case_values, late_note, missing_words, person, told_rows, when
-from tracker.policy.state import DECIDED, DISCUSSION_KINDS, Transition
+from tracker.stages.state import DECIDED, DISCUSSION_KINDS, Transition
 from tracker.storage.models import Case, Party
 
 # Letters that answer a person's own message (RFC 3834 "auto-replied"); the others a

@@ -15,9 +15,9 @@ from tracker.cases.effects import apply
 from tracker.cases.post import post
 from tracker.cases.state import people_of, state_of
 from tracker.outgoing.letter import Letter
-from tracker.policy.machine import Correct, MailRefused, Reply, Route, advance
-from tracker.policy.state import Person, Transition
-from tracker.policy.support import RESENDABLE
+from tracker.stages.machine import Correct, MailRefused, Reply, Route, advance
+from tracker.stages.state import Person, Transition
+from tracker.stages.support import RESENDABLE
 from tracker.storage.models import Case, OutboxMail
 
 

@@ -17,8 +17,8 @@ from tracker.cases.state import party_rows
 from tracker.cases.post import outgoing, queued
 from tracker.outgoing.letters import when
 from tracker.outgoing.outbox import insert_pending, pending_row
-from tracker.policy.machine import CONFERENCE_CATEGORY, Opening, open_case
-from tracker.policy.state import DECIDED, Person, Transition
+from tracker.stages.machine import CONFERENCE_CATEGORY, Opening, open_case
+from tracker.stages.state import DECIDED, Person, Transition
 from tracker.storage.models import Case, Party, RefCounter
 
 

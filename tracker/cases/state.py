@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 from sqlmodel import Session, select
 
-from tracker.policy.state import DECIDED, CaseState, Person
+from tracker.stages.state import DECIDED, CaseState, Person
 from tracker.storage.models import Case, Party
 
 

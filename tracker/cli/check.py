@@ -49,7 +49,7 @@ def _assumptions(policy) -> None:
 
 def _desk(config) -> tuple[str, bool, str]:
     """[desk] is valid; a session key not set yet is said, not failed (the daemon needs none)."""
-    from tracker.desk.settings import desk_settings
+    from tracker.desk.signin.settings import desk_settings
 
     try:
         desk = desk_settings(config)

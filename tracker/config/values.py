@@ -140,6 +140,6 @@ class Config:
     partnership: PartnershipConfig
     daemon: DaemonConfig
     log_level: str = "INFO"
-    # [desk] as written; tracker.desk.settings validates it (at the desk's start and in
+    # [desk] as written; tracker.desk.signin.settings validates it (at the desk's start and in
     # `escalations check`): the web desk's settings stay out of the daemon's way.
     desk: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

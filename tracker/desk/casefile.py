@@ -17,7 +17,7 @@ from parser.html import html_to_text
 from parser.mime import read_mail
 from tracker.cases import record
 from tracker.cases.state import people_of
-from tracker.desk.access import Viewer
+from tracker.desk.signin.access import Viewer
 from tracker.desk.data import LIST_COLUMNS, case_row, visible
 from tracker.outgoing.documents import case_record
 from tracker.outgoing.letters import person, when

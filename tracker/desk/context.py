@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from mailer.compose import Composer
-from tracker.desk.access import Viewer, viewer_for
+from tracker.desk.signin.access import Viewer, viewer_for
 from tracker.desk.data import is_party
-from tracker.desk.settings import DeskSettings
+from tracker.desk.signin.settings import DeskSettings
 
 
 @dataclass

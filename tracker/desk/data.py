@@ -18,7 +18,7 @@ import sqlalchemy.orm
 from sqlmodel import Session
 
 from parser.model import CATEGORIES
-from tracker.desk.access import Viewer
+from tracker.desk.signin.access import Viewer
 from tracker.outgoing.letters import when
 from tracker.storage.models import Case, InboundMessage, OutboxMail, Party
 

@@ -13,8 +13,8 @@ import secrets
 from pathlib import Path
 from typing import TextIO
 
-from tracker.desk.links import request_link
-from tracker.desk.settings import desk_settings
+from tracker.desk.signin.links import request_link
+from tracker.desk.signin.settings import desk_settings
 from tracker.storage.db import transaction
 
 LINK_MINUTES = 60  # the demo's link lasts an hour: time to read the timeline first

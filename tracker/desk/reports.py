@@ -16,8 +16,8 @@ from starlette.routing import Route
 
 from tracker.digest.query import build_digest
 from tracker.digest.render import values as digest_values
-from tracker.desk.boardcharts import chart, charts
-from tracker.desk.charts import svg, table
+from tracker.digest.boardcharts import chart, charts
+from tracker.digest.charts import svg, table
 from tracker.desk.context import desk_of, render, viewer
 from tracker.storage.models import DigestRun
 

@@ -10,7 +10,7 @@ import uvicorn
 
 from tracker.daemon import status
 from tracker.desk.context import Desk
-from tracker.desk.settings import desk_settings
+from tracker.desk.signin.settings import desk_settings
 from tracker.desk.web import create_app
 
 log = logging.getLogger("tracker.desk")

@@ -19,7 +19,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from tracker.desk import pages, signin
+from tracker.desk import pages
+from tracker.desk.signin import flow as signin
 from tracker.desk.context import Desk, environment
 
 log = logging.getLogger("tracker.desk")

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from tracker.digest.model import ResolutionRow
-from tracker.policy.state import DISCUSSION_KINDS
+from tracker.stages.state import DISCUSSION_KINDS
 from tracker.storage.models import Case, Event, Party
 
 COLUMNS = (

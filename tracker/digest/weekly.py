@@ -26,8 +26,8 @@ from tracker.digest.records import COLUMNS, export_rows, resolution_csv  # noqa:
 from tracker.digest.render import render_html, render_text, values
 from tracker.digest.weeks import (digest_trigger, due_week, is_late, iso_week,  # noqa: F401
                                   week_bounds, week_of)
-from tracker.desk.boardcharts import charts as board_charts
-from tracker.desk.charts import png, table as chart_table
+from tracker.digest.boardcharts import charts as board_charts
+from tracker.digest.charts import png, table as chart_table
 from tracker.storage.models import DigestRun
 from tracker.outgoing.letter import Letter
 from tracker.outgoing.outbox import enqueue

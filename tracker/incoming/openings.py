@@ -1,7 +1,7 @@
 """Intakes waiting to open their cases, opened together when their batch has been handled.
 One escalation opens one case: an intake naming the same client reference and the same two
 agencies as an open case (or as an earlier intake of the batch) opens nothing, and goes to
-that case instead (tracker/policy/support.py `same_escalation`, `duplicate`)."""
+that case instead (tracker/stages/support.py `same_escalation`, `duplicate`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,8 +15,8 @@ from tracker.cases.context import Context
 from tracker.cases.effects import apply
 from tracker.cases.opening import open_cases
 from tracker.cases.state import people_of, state_of
-from tracker.policy.machine import DuplicateIntake, advance
-from tracker.policy.support import same_escalation
+from tracker.stages.machine import DuplicateIntake, advance
+from tracker.stages.support import same_escalation
 from tracker.storage.models import Case, InboundMessage, Party
 
 PROCESSED, QUARANTINE = "processed", "quarantine"

@@ -8,7 +8,7 @@ from typing import Callable
 from parser import ParsedMessage
 from parser.authres import TrustSettings, judge
 from tracker.cases.context import Context
-from tracker.policy.rules import within
+from tracker.stages.rules import within
 
 
 def _outside_partners(ctx: Context, msg: ParsedMessage) -> bool:

@@ -6,7 +6,7 @@ import html
 from mailer.compose import Attachment
 from tracker.cases import record
 from tracker.outgoing.letters import person, when
-from tracker.policy.state import Person
+from tracker.stages.state import Person
 from tracker.storage.models import Case
 
 

@@ -58,7 +58,7 @@ class Case(SQLModel, table=True):
     other_agency: Optional[str] = None
     purged_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
     # A hard bounce left a side of the stage with nobody who has its notice: the stage's clock
-    # stands still from then until business support corrects or routes (tracker/policy/support.py).
+    # stands still from then until business support corrects or routes (tracker/stages/support.py).
     clock_stopped_at: Optional[datetime] = Field(default=None, sa_column=utc_column(nullable=True))
     clock_stopped_for: Optional[str] = None  # the side: raiser | other
     # What brings people onto the case for all of it (West Sussex: the IRO, the CP chairs).

@@ -1,4 +1,4 @@
-"""The values the stage machine reads and returns (tracker/policy/machine.py): a case's
+"""The values the stage machine reads and returns (tracker/stages/machine.py): a case's
 state with its people, and the effects of an event on it. Plain frozen data, no I/O."""
 from __future__ import annotations
 

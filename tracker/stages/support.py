@@ -1,7 +1,7 @@
 """Rules of the stage machine for what business support does and what the mail does:
 ROUTE, CORRECT and UPDATE from business support (CONTRACT.md §2), a mail that did not
 arrive (refused when sent, or bounced later), and an intake repeating an open case. Pure;
-tracker/policy/machine.py dispatches here.
+tracker/stages/machine.py dispatches here.
 
     >>> from tracker.policy.build import PRESETS
     >>> from tracker.policy.calendar import WorkingCalendar
@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from tracker.policy.audience import tell, told
-from tracker.policy.events import Correct, DuplicateIntake, MailRefused, Reply, Route
+from tracker.stages.audience import tell, told
+from tracker.stages.events import Correct, DuplicateIntake, MailRefused, Reply, Route
 from tracker.policy.model import BOARD_ROLES, Stage
-from tracker.policy.rules import Rules
-from tracker.policy.staffing import SIDES, missing_at, pending_roles, restarted
-from tracker.policy.state import CaseState, Entry, Person, Tell, Transition, Words
+from tracker.stages.rules import Rules
+from tracker.stages.staffing import SIDES, missing_at, pending_roles, restarted
+from tracker.stages.state import CaseState, Entry, Person, Tell, Transition, Words
 
 # The letters that carry a stage's notice: a bounce of one can leave a side without it, and
 # CORRECT sends the latest of them again to the corrected address.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tracker.desk.settings import DeskSettings
+from tracker.desk.signin.settings import DeskSettings
 
 ROLE_NAMES = {"business_support": "business support", "board": "Board", "agency_lead": "agency lead",
               "party": "party to cases"}

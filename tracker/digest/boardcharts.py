@@ -1,4 +1,4 @@
-"""The Board's charts as values (tracker.desk.charts draws them): over the last twelve
+"""The Board's charts as values (tracker.digest.charts draws them): over the last twelve
 months, in quarters and months of the partnership's zone. Counts and working days only; the
 numbers come from SQL aggregates, except the time each stage took, worked out from the record
 (the first entry at each stage) in working days for the cases closed in the period.
@@ -15,7 +15,7 @@ from statistics import median
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from tracker.desk.charts import Chart
+from tracker.digest.charts import Chart
 from tracker.storage.models import Case, Event
 
 _C = Case.__table__.c

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from authlib.integrations.starlette_client import OAuth, OAuthError
 
-from tracker.desk.settings import OidcSettings
+from tracker.desk.signin.settings import OidcSettings
 
 __all__ = ["client", "OAuthError", "identity", "SignInRefused"]
 

@@ -7,8 +7,8 @@ and returns a `Transition`: the case's new state and the effects (record entries
 to whom, people brought in). Opening a case is the first event (`open_case`). Nothing else
 decides: ingest and the deadline sweep load a case, call this, and write what it returns
 in one transaction (tracker/cases/). Who acts at a stage and when it is due are in
-tracker/policy/staffing.py; business support's keywords, mail failures and duplicate
-intakes in tracker/policy/support.py.
+tracker/stages/staffing.py; business support's keywords, mail failures and duplicate
+intakes in tracker/stages/support.py.
 
     >>> from datetime import datetime, timezone
     >>> from tracker.policy.build import PRESETS
@@ -27,16 +27,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from tracker.policy import support
-from tracker.policy.audience import is_raiser, may_act_at, tell, told
+from tracker.stages import support
+from tracker.stages.audience import is_raiser, may_act_at, tell, told
 from tracker.policy.calendar import spoken
-from tracker.policy.events import (CONFERENCE_CATEGORY, Correct, DeadlinePassed, DuplicateIntake, Event,
+from tracker.stages.events import (CONFERENCE_CATEGORY, Correct, DeadlinePassed, DuplicateIntake, Event,
                                    MailRefused, Opening, ReminderDue, Reply, Route)
 from tracker.policy.model import Stage
-from tracker.policy.rules import Rules
-from tracker.policy.staffing import (involved_people, missing_at, next_clock, pending_roles, reminder_time, stage_due,
+from tracker.stages.rules import Rules
+from tracker.stages.staffing import (involved_people, missing_at, next_clock, pending_roles, reminder_time, stage_due,
                                      stage_people)
-from tracker.policy.state import CaseState, Entry, Person, Tell, Transition, Words
+from tracker.stages.state import CaseState, Entry, Person, Tell, Transition, Words
 
 __all__ = ["Rules", "CaseState", "Person", "Entry", "Tell", "Words", "Transition", "Opening", "Reply",
            "DeadlinePassed", "ReminderDue", "MailRefused", "Route", "Correct", "DuplicateIntake",

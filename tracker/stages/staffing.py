@@ -1,5 +1,5 @@
 """Who acts at a stage and when it is due, read from the policy, the directory and a case's
-people. Pure functions for the stage machine (tracker/policy/machine.py).
+people. Pure functions for the stage machine (tracker/stages/machine.py).
 
     >>> from tracker.policy.build import PRESETS
     >>> from tracker.policy.calendar import WorkingCalendar
@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from tracker.policy.audience import INTAKE_ROLE_FOR
+from tracker.stages.audience import INTAKE_ROLE_FOR
 from tracker.policy.calendar import WorkingCalendar
 from tracker.policy.directory import Contact
 from tracker.policy.model import BOARD_ROLES, Stage
-from tracker.policy.rules import Rules
-from tracker.policy.state import CaseState, Person
+from tracker.stages.rules import Rules
+from tracker.stages.state import CaseState, Person
 
 SIDES = ("raiser", "other")
 

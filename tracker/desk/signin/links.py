@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from tracker.desk.access import configured_roles
+from tracker.desk.signin.access import configured_roles
 from tracker.desk.data import is_party
-from tracker.desk.settings import DeskSettings
+from tracker.desk.signin.settings import DeskSettings
 from tracker.storage.models import DeskSignin
 from tracker.outgoing.outbox import Letter, enqueue
 

@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from tracker.storage.db import transaction
-from tracker.desk import links, oidc
-from tracker.desk.access import viewer_for
+from tracker.desk.signin import oidc
+from tracker.desk.signin import links
+from tracker.desk.signin.access import viewer_for
 from tracker.desk.context import SignInNeeded, desk_of, form_checked, redirect, render, sign_in, viewer
 from tracker.desk.data import is_party
 

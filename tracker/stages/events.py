@@ -1,11 +1,11 @@
-"""What can happen to a case: the events the stage machine takes (tracker/policy/machine.py).
+"""What can happen to a case: the events the stage machine takes (tracker/stages/machine.py).
 Plain frozen values; tracker/cases/ builds them from mail, the clock and the outbox."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from tracker.policy.state import Person
+from tracker.stages.state import Person
 
 # The kind of disagreement that makes a case a conference dispute (parser/model.py CATEGORIES).
 CONFERENCE_CATEGORY = "child protection conference or plan refused"

@@ -3,8 +3,8 @@ No letter about a case goes outside the partnership (`Rules.reaches`)."""
 from __future__ import annotations
 
 from tracker.policy.model import Stage
-from tracker.policy.rules import Rules
-from tracker.policy.state import CaseState, Person, Tell
+from tracker.stages.rules import Rules
+from tracker.stages.state import CaseState, Person, Tell
 
 # Policy roles that the intake's four people fill; anyone else is found in the directory.
 INTAKE_ROLE_FOR = {
