@@ -23,6 +23,7 @@ from typing import Any, Mapping, Sequence
 import jinja2
 
 from parser import OWN_MARKER_HEADER
+from parser.anchor import RECORD_HEADER
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -56,6 +57,7 @@ class Envelope:
     references: Sequence[str] = ()
     auto: str = "auto-generated"  # or "auto-replied" for answers to a person's mail
     attachments: Sequence[Attachment] = field(default_factory=tuple)
+    record: str | None = None  # the head of the record the mail is about, as it was when queued
 
 
 class Composer:
@@ -181,6 +183,8 @@ def _headers(subject: str, env: Envelope) -> list[tuple[str, str | Header]]:
         headers.append(("References", " ".join(f"<{r}>" for r in env.references)))
     headers += [("Auto-Submitted", env.auto), ("X-Auto-Response-Suppress", "All"),
                 (OWN_MARKER_HEADER, header_safe(env.marker))]
+    if env.record:
+        headers.append((RECORD_HEADER, header_safe(env.record)))
     return headers
 
 

@@ -9,7 +9,7 @@ from .categories import match_category
 from .dates import parse_uk_date
 from .model import CATEGORIES, IntakeFields, Issue, Person
 from .people import parse_person
-from .personal_data import name_as_reference, warnings_for
+from .personal_data import intake_passages, issue
 from .text import join_paragraphs
 
 LABEL_NAMES = {
@@ -31,7 +31,6 @@ EXAMPLES = {
     "reasons": "the evidence-based reasons you disagree",
     "outcome_sought": "what you want to happen",
 }
-FREE_TEXT = ("case_reference", "decision_disputed", "reasons", "outcome_sought", "discussions")
 _YES_RE = re.compile(r"^[\W_]*(yes|y|true|no|n|false|none)\b", re.IGNORECASE)
 
 
@@ -178,7 +177,4 @@ def _decision_date(value: str | None, sent: datetime.datetime | None, errors: li
 
 
 def _warnings(fields: IntakeFields) -> list[Issue]:
-    found = name_as_reference("case_reference", fields.case_reference)
-    for field in FREE_TEXT:
-        found.extend(warnings_for(field, getattr(fields, field)))
-    return found
+    return [issue(p) for p in intake_passages(fields)]  # the professionals the form names are never flagged

@@ -31,7 +31,7 @@ CATEGORIES: tuple[str, ...] = (
 )
 
 KINDS = ("intake", "reply", "auto_reply", "bounce", "invalid")
-COMMANDS = ("acknowledged", "resolved", "escalate", "update", "withdraw", "conference_requested")
+COMMANDS = ("acknowledged", "resolved", "escalate", "update", "withdraw", "conference_requested", "not_identifying")
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,8 +26,8 @@ LIBRARY_LINE_CHARS = 200  # a reply header ("On <date>, <name> <address> wrote:"
 
 _REPLY_PARSER = EmailReplyParser(languages=["en"])
 KEYWORD_RE = re.compile(
-    r"^[*_\s]*(not\s+resolved|not\s+agreed|conference\s+requested|acknowledged|resolved|escalate|update|withdraw"
-    r"|route|correct)"
+    r"^[*_\s]*(not\s+resolved|not\s+agreed|not\s+identifying|conference\s+requested|acknowledged|resolved|escalate"
+    r"|update|withdraw|route|correct)"
     r"[*_]*(?=$|[\s:\-–—,.!;])[*_]*\s*[:\-–—,.!;]?[*_]*\s*(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
@@ -37,6 +37,7 @@ _COMMANDS = {
     "conference requested": "conference_requested", "acknowledged": "acknowledged",
     "resolved": "resolved", "update": "update", "withdraw": "withdraw",
     "route": "route", "correct": "correct",  # business support's (CONTRACT.md §2)
+    "not identifying": "not_identifying",  # what a hold named identifies nobody (tracker/cases/holds.py)
 }
 
 

@@ -1,7 +1,9 @@
 """The stage machine as tables: every preset's every stage × every event, with the expected
 outcome written out by hand from the seeds' stage tables (shared/DOMAIN.md)."""
 import dataclasses
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 
@@ -494,3 +496,76 @@ def test_a_role_still_wanted_is_asked_for_again_at_the_next_stage():
     opened = open_case(r, Opening(INTAKE, False, RAISER, looked_after=True), NOW)
     moved = advance(r, opened.state, DeadlinePassed(), NOW)
     assert "iro" in moved.words.missing and dict(kinds(moved))["route_request"] == (SUPPORT,)
+
+
+# -- personal data held back, and records that do not verify ---------------------------------
+PASSAGE = SimpleNamespace(field="reasons", kind="dob", words="03/04/2019", what="a date of birth", how="give the age")
+
+
+@pytest.mark.parametrize("name", list(STAGES))
+def test_an_opening_with_personal_data_is_held_and_only_its_sender_is_told(name):
+    people = (Person("raiser", "raiser", RAISER), Person("other_party", "other", OTHER))
+    for risk in (False, True):
+        t = open_case(rules(name), Opening(people, risk, RAISER, passages=(PASSAGE,)), NOW)
+        assert (t.outcome, t.allowed, t.state, t.entries) == ("held", False, None, ())
+        assert kinds(t) == [("personal_data", (RAISER,))] and t.words.passages == (PASSAGE,)
+    answered = open_case(rules(name), Opening(people, False, RAISER, passages=(PASSAGE,), answer="invented"), NOW)
+    assert answered.outcome == "opened" and [e.kind for e in answered.entries] == ["opened", "not_identifying"]
+    assert "invented" in answered.entries[1].statement and "03/04/2019" in answered.entries[1].statement
+
+
+def test_an_opening_sent_for_the_raiser_tells_both_and_says_who_sent_it():
+    people = (Person("raiser", "raiser", RAISER), Person("other_party", "other", OTHER),
+              Person("submitter", "raiser", RAISER_MANAGER))
+    t = open_case(rules("wolverhampton"), Opening(people, False, RAISER_MANAGER), NOW)
+    assert dict(kinds(t))["confirmation"] == (RAISER, RAISER_MANAGER)
+    assert t.entries[0].actor == RAISER_MANAGER and f"sent by {RAISER_MANAGER} for {RAISER}" in t.entries[0].summary
+    withdraw = advance(rules("wolverhampton"), t.state, Reply("withdraw", RAISER_MANAGER, None), NOW)
+    assert withdraw.outcome == "not_raiser"
+
+
+@pytest.mark.parametrize("name,key,nxt,expiry,conference,other_acts", ROWS)
+def test_a_reply_whose_words_identify_someone_is_held_until_its_sender_answers(name, key, nxt, expiry, conference,
+                                                                               other_acts):
+    r, state = rules(name), at_stage(name, key)
+    for command in ("acknowledged", "resolved", "escalate", "update", "withdraw", "conference_requested"):
+        sender = RAISER
+        plain = advance(r, state, Reply(command, sender, "DOB 03/04/2019"), NOW)
+        if not plain.allowed:
+            continue  # refused anyway: the refusal says nothing of the words
+        held = advance(r, state, Reply(command, sender, "DOB 03/04/2019", (PASSAGE,)), NOW)
+        assert (held.outcome, held.allowed, held.state) == ("held", False, state), command
+        assert kinds(held) == [("personal_data", (sender,))] and [e.kind for e in held.entries] == ["held"]
+        assert held.entries[0].statement is None and "03/04/2019" not in held.entries[0].summary
+        answered = advance(r, state, Reply(command, sender, "DOB 03/04/2019", (PASSAGE,), "it is mine"), NOW)
+        assert answered.outcome == plain.outcome and answered.entries[0].kind == "not_identifying", command
+        assert answered.entries[1:] == plain.entries and kinds(answered) == kinds(plain)
+    nothing = advance(r, state, Reply("not_identifying", RAISER, None), NOW)
+    assert (nothing.outcome, kinds(nothing)) == ("nothing_held", [("nothing_held", (RAISER,))])
+
+
+@pytest.mark.parametrize("name,key,nxt,expiry,conference,other_acts", ROWS)
+def test_a_case_whose_record_does_not_verify_changes_nothing_and_business_support_is_told(
+        name, key, nxt, expiry, conference, other_acts):
+    state = replace(at_stage(name, key), record_problem="stage (the record says '1', the case has '3')")
+    for event in (Reply("resolved", RAISER, "done"), Reply("update", STRANGER, "x"), DeadlinePassed(),
+                  ReminderDue(state.remind_at), MailRefused("notice", OTHER)):
+        t = advance(rules(name), state, event, NOW)
+        assert (t.outcome, t.allowed, t.state, t.entries) == ("record_altered", False, state, ())
+        assert [(x.kind, x.to, x.about_case) for x in t.tell] == [("record_altered", (SUPPORT,), False)]
+        assert t.words.refusal == state.record_problem
+
+
+@pytest.mark.parametrize("name,key,nxt,expiry,conference,other_acts", ROWS)
+def test_every_change_to_a_case_comes_with_an_entry_of_its_record(name, key, nxt, expiry, conference, other_acts):
+    """What the record does not account for, verify reports as altered: the machine must
+    never change a case without saying so in an entry."""
+    state = at_stage(name, key)
+    events = [Reply(c, s, "words") for c in ("acknowledged", "resolved", "escalate", "update", "withdraw",
+                                              "conference_requested", None) for s in (RAISER, OTHER, STAGE_PERSON)]
+    events += [DeadlinePassed(), ReminderDue(state.remind_at), MailRefused("notice", OTHER)]
+    for at in (NOW, state.stage_due_at):
+        for event in events:
+            t = advance(rules(name), state, event, at)
+            if t.state != state or t.added:
+                assert t.entries, (event, at)

@@ -10,7 +10,7 @@ from alembic import command
 from sqlmodel import Session
 
 from tracker.cases import record
-from tracker.cases.record import GENESIS, _digest_before_0003
+from tracker.cases.record import GENESIS, _digests_before_covering
 from tracker.storage import migrate
 from tracker.storage.models import Case, Event
 
@@ -33,7 +33,7 @@ def fill_version_0001(engine: sa.Engine) -> None:
         insert_case(c, "wolverhampton", "2", False)
         old = Event(case_id=1, seq=1, at=T, kind="update", actor="a@b.example.test", stage="1",
                     summary="update from a@b.example.test", statement="we spoke today", prev_hash=GENESIS, hash="")
-        old.hash = _digest_before_0003(GENESIS, "ESC-2026-0001", old)
+        old.hash = _digests_before_covering(GENESIS, "ESC-2026-0001", old)[1]  # the words form, before 0003
         c.execute(sa.text(
             "INSERT INTO event (id, case_id, seq, at, kind, actor, stage, summary, statement, prev_hash, hash) "
             "VALUES (1, 1, 1, :t, 'update', 'a@b.example.test', '1', 'update from a@b.example.test', "
@@ -46,6 +46,10 @@ def fill_version_0001(engine: sa.Engine) -> None:
             "INSERT INTO outboxmail (id, idem_key, partnership, case_id, kind, recipient, message_id, raw, status, "
             "attempts, created_at, next_attempt_at) VALUES (1, 'k', 'example', 1, 'notice', 'a@b.example.test', "
             "'m@x', :raw, 'pending', 0, :t, :t)"), {"raw": b"raw mail", "t": T})
+        if c.dialect.name == "postgresql":  # rows written with their ids: move the sequences past them
+            for table in ("case", "event", "inboundmessage", "outboxmail"):
+                c.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                                  f"(SELECT max(id) FROM \"{table}\"))"))
 
 
 def upgrade_keeps_data(engine: sa.Engine) -> None:
@@ -60,10 +64,16 @@ def upgrade_keeps_data(engine: sa.Engine) -> None:
         assert c.execute(sa.text("SELECT raw, status, claimed_by FROM outboxmail")).all() == \
             [(b"raw mail", "pending", None)]
         assert c.execute(sa.text("SELECT count(*) FROM lease")).scalar_one() == 0
-    with Session(engine) as s:  # a record written before 0003 still verifies, and still catches edits
+    with Session(engine) as s:  # a record written before 0003 still verifies, re-anchored by 0008
         case = s.get(Case, 1)
         assert record.verify(s, case).ok
-        s.exec(sa.update(Event).values(statement="we never spoke"))
+        log = record.events(s, case)
+        assert [e.kind for e in log] == ["update", "record_anchored"] and (case.record_seq, case.record_head) == (
+            2, log[-1].hash)
+        s.exec(sa.update(Case).values(stage="3"))  # from the anchor on, the record covers the case's values
+        assert "stage (the record says '2', the case has '3')" in record.verify(s, case).problem
+        s.rollback()
+        s.exec(sa.update(Event).where(Event.seq == 1).values(statement="we never spoke"))
         assert not record.verify(s, case).ok
     assert migrate.upgrade(engine) == (migrate.head(), migrate.head())  # idempotent
 

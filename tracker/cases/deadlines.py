@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from tracker.cases.context import Context
 from tracker.cases.effects import apply
-from tracker.cases.state import people_of, state_of
+from tracker.cases.state import verified_state
 from tracker.stages.machine import DeadlinePassed, ReminderDue, advance
 from tracker.storage.models import Case
 
@@ -18,16 +18,20 @@ from tracker.storage.models import Case
 def sweep(session: Session, ctx: Context) -> list[str]:
     """Apply expired stages' rules and send due reminders; returns the case refs touched."""
     touched = []
+    stuck: set[int] = set()  # cases the machine would not move (a record that does not verify): once a sweep
     for _ in range(len(ctx.partnership.policy.stages)):  # each pass moves a case one stage at most
-        expired = _expired(session, ctx)
+        expired = [case for case in _expired(session, ctx) if case.id not in stuck]
         for case in expired:
-            t = advance(ctx.rules, state_of(case, people_of(session, case)), DeadlinePassed(), ctx.now)
+            t = advance(ctx.rules, verified_state(session, case), DeadlinePassed(), ctx.now)
             apply(session, ctx, case, t, key=f"expired{case.stage}")
-            touched.append(case.ref)
+            if t.allowed:
+                touched.append(case.ref)
+            else:
+                stuck.add(case.id)
         if not expired:
             break
     for case in _reminders_due(session, ctx):
-        t = advance(ctx.rules, state_of(case, people_of(session, case)), ReminderDue(case.remind_at), ctx.now)
+        t = advance(ctx.rules, verified_state(session, case), ReminderDue(case.remind_at), ctx.now)
         apply(session, ctx, case, t, key=f"remind{case.stage}")
         if t.allowed:
             touched.append(case.ref)

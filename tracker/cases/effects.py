@@ -4,6 +4,7 @@ bounced), its record entries, its calendar entries and its letters. Nothing here
 it reads a case into the machine's values and writes the machine's answer back."""
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from types import SimpleNamespace
 
@@ -15,7 +16,7 @@ from tracker.cases.context import Context
 from tracker.cases.post import ANSWER_KINDS, post
 from tracker.cases.state import party_rows
 from tracker.outgoing.letter import Letter
-from tracker.outgoing.letters import case_values, late_note, missing_words, person, told_rows, when
+from tracker.outgoing.letters import case_values, late_note, missing_words, passage_rows, person, told_rows, when
 from tracker.stages.state import DECIDED, DISCUSSION_KINDS, Transition
 from tracker.storage.models import Case, Party
 
@@ -38,7 +39,9 @@ def apply(session: Session, ctx: Context, case: Case, t: Transition, *, key: int
         session.add(case)
         session.flush()
         _people(session, case, t)
-    written = record.append_many(session, case, entries(ctx.now, t, inbound_id))
+    # the record holds the case as the rows now are (addresses replaced, bounces marked)
+    people = record.people_now(session, case) if t.state is not None else None
+    written = record.append_many(session, case, entries(ctx.now, t, inbound_id), people)
     key = written[0].seq if written else key
     if t.calendar and t.state is not None:
         for change, letter in calendar.follow(session, ctx, case, t.calendar, key):
@@ -51,9 +54,23 @@ def apply(session: Session, ctx: Context, case: Case, t: Transition, *, key: int
             extra = {**(extra or {}), "discussions": discussions(session, ctx, case, t.state.people)}
         post(session, ctx, case, key, letters_for(ctx, case, t, message_id, extra, history, about), [case.thread_id])
     for tell in (tell for tell in tells if not tell.about_case):
+        if tell.kind == "record_altered":
+            _altered(session, ctx, case, t, tell)
+            continue
         values = {"partnership": ctx.partnership.name, "address": ctx.partnership.address, "ref": None}
         post(session, ctx, None, f"in{inbound_id}", [Letter(tell.kind, to, values, in_reply_to=message_id,
                                                             auto="auto-replied") for to in tell.to], [])
+
+
+def _altered(session: Session, ctx: Context, case: Case, t: Transition, tell) -> None:
+    """Business support told that a case's record does not verify: the reference and what
+    was found, none of the case's own (unverified) values; once for each thing found."""
+    w = t.words
+    values = {"partnership": ctx.partnership.name, "address": ctx.partnership.address, "ref": None,
+              "case_ref": case.ref, "problem": w.refusal, "sender": w.actor,
+              "command": (w.command or "").replace("_", " ").upper() or None}
+    key = f"altered-{case.ref}-{hashlib.sha256(w.refusal.encode()).hexdigest()[:16]}"
+    post(session, ctx, None, key, [Letter(tell.kind, to, values) for to in tell.to], [])
 
 
 def _people(session: Session, case: Case, t: Transition) -> None:
@@ -90,6 +107,8 @@ def letters_for(ctx: Context, case: Case | SimpleNamespace, t: Transition, messa
             "replaced": [list(pair) for pair in t.replaced], **(extra or {})}
     if w.next_stage_name:
         more["next_stage_name"] = w.next_stage_name
+    if w.passages:
+        more["passages"] = passage_rows(w.passages)
     if history is not None:
         more["history"] = history
     values = case_values(p, case, people, statement=w.statement, actor=w.actor, extra=more)

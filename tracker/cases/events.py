@@ -10,10 +10,12 @@ from sqlmodel import Session, select
 
 from parser import ParsedMessage
 from parser.keywords import read_correction, read_route
+from parser.authres import TrustSettings, judge
+from parser.personal_data import passages
 from tracker.cases.context import Context
 from tracker.cases.effects import apply
 from tracker.cases.post import post
-from tracker.cases.state import people_of, state_of
+from tracker.cases.state import verified_state
 from tracker.outgoing.letter import Letter
 from tracker.stages.machine import Correct, MailRefused, Reply, Route, advance
 from tracker.stages.state import Person, Transition
@@ -22,18 +24,23 @@ from tracker.storage.models import Case, OutboxMail
 
 
 def on_reply(session: Session, ctx: Context, msg: ParsedMessage, case: Case, inbound_id: int, *,
-             kept: tuple[str, ...] = (), answer: bool = True) -> Transition:
+             kept: tuple[str, ...] = (), answer: bool = True, cleared: str | None = None) -> Transition:
     """Apply a reply to `case`; returns what the machine made of it. `kept`: attachments kept
-    with it unopened; `answer` False: it came through a list, which is never answered."""
-    state = state_of(case, people_of(session, case))
-    t = advance(ctx.rules, state, reply_event(session, case, msg, kept), ctx.now)
+    with it unopened; `answer` False: it came through a list, which is never answered;
+    `cleared`: its sender's NOT IDENTIFYING answer, for a reply held back before
+    (tracker/cases/holds.py)."""
+    state = verified_state(session, case)
+    t = advance(ctx.rules, state, reply_event(ctx, session, case, msg, kept, state, cleared), ctx.now)
     apply(session, ctx, case, t, key=f"in{inbound_id}", inbound_id=inbound_id, message_id=msg.message_id,
           answer=answer)
     return t
 
 
-def reply_event(session: Session, case: Case, msg: ParsedMessage, kept: tuple[str, ...] = ()):
-    """The machine's event for a reply: ROUTE and CORRECT carry what they name."""
+def reply_event(ctx: Context, session: Session, case: Case, msg: ParsedMessage, kept: tuple[str, ...] = (),
+                state=None, cleared: str | None = None):
+    """The machine's event for a reply: ROUTE and CORRECT carry what they name; any other,
+    what in its words seems to identify someone (the case's professionals left alone) and
+    what the receiving server said of its sender."""
     sender = msg.sender or ""
     if msg.command == "route":
         people, unreadable = read_route(msg.statement)
@@ -42,7 +49,9 @@ def reply_event(session: Session, case: Case, msg: ParsedMessage, kept: tuple[st
     if msg.command == "correct":
         old, new = read_correction(msg.statement)
         return Correct(sender, old, new, latest_notice(session, case, old) if old else None)
-    return Reply(msg.command, msg.sender, msg.statement, kept)
+    known = tuple(p.name for p in state.people if p.name) if state is not None else ()
+    found = tuple(passages("statement", msg.statement, known))
+    return Reply(msg.command, msg.sender, msg.statement, kept, found, cleared, authenticated(ctx, msg))
 
 
 def latest_notice(session: Session, case: Case, address: str) -> str | None:
@@ -97,7 +106,7 @@ def _sent_row(session: Session, ctx: Context, original_id: str | None) -> Outbox
 
 def _failed(session: Session, ctx: Context, row: OutboxMail, event: MailRefused, key: str) -> None:
     case = session.get(Case, row.case_id) if row.case_id else None
-    state = state_of(case, people_of(session, case)) if case else None
+    state = verified_state(session, case) if case else None
     t = advance(ctx.rules, state, event, ctx.now)
     said = {"kind": row.kind.replace("_", " "), "recipient": row.recipient, "error": (event.detail or "")[:300],
             "reported": event.reported}
@@ -107,3 +116,11 @@ def _failed(session: Session, ctx: Context, row: OutboxMail, event: MailRefused,
     values = {"partnership": ctx.partnership.name, "address": ctx.partnership.address, "ref": None,
               "severity": event.severity, "reason": None, **said}
     post(session, ctx, None, key, [Letter(tell.kind, to, values) for tell in t.tell for to in tell.to], [])
+
+
+def authenticated(ctx: Context, msg: ParsedMessage) -> str | None:
+    """What the partnership's own receiving server said of the sender ("dmarc=pass"), for
+    the record beside the address; None where no trusted server said anything."""
+    trusted = ctx.partnership.security.trusted_authserv_ids
+    verdict = judge(msg.head, TrustSettings(authserv_ids=trusted)) if trusted else None
+    return verdict.reason if verdict is not None and verdict.trusted else None

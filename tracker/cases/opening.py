@@ -4,18 +4,21 @@ people, outbox rows, record entries), so a batch costs a handful of round trips 
 than a dozen per case. What each case starts as is the stage machine's `open_case`."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from parser import IntakeFields, ParsedMessage
+from parser.personal_data import intake_passages
 from tracker.cases import calendar, record
 from tracker.cases.context import Context
 from tracker.cases.effects import entries, letters_for
 from tracker.cases.state import party_rows
-from tracker.cases.post import outgoing, queued
-from tracker.outgoing.letters import when
+from tracker.cases.post import head_of, outgoing, post, queued
+from tracker.outgoing.letter import Letter
+from tracker.outgoing.letters import passage_rows, when
 from tracker.outgoing.outbox import insert_pending, pending_row
 from tracker.stages.machine import CONFERENCE_CATEGORY, Opening, open_case
 from tracker.stages.state import DECIDED, Person, Transition
@@ -35,14 +38,51 @@ def next_refs(session: Session, year: int, count: int = 1) -> list[str]:
     return [f"ESC-{year}-{n:04d}" for n in range(last - count + 1, last + 1)]
 
 
-def open_cases(session: Session, ctx: Context, intakes: list[tuple[ParsedMessage, int]]) -> list[SimpleNamespace]:
+@dataclass(frozen=True)
+class Held:
+    """An intake that opened nothing: held back under `ref` for personal data, its sender told."""
+
+    ref: str
+
+
+def open_cases(session: Session, ctx: Context, intakes: list[tuple[ParsedMessage, int]], *,
+               refs: list[str] | None = None, answers: list[str | None] | None = None) -> list[SimpleNamespace | Held]:
     """Open a case for each (intake, inbound message id); each comes back as its columns'
-    values (no ORM object: building 50 of those was a tenth of a backlog batch's time)."""
+    values (no ORM object: building 50 of those was a tenth of a backlog batch's time), or
+    as `Held` when the stage machine held it back. `refs`, `answers`: for intakes held before
+    and now answered NOT IDENTIFYING (tracker/cases/holds.py), the reference each was held
+    under and the answer."""
     if not intakes:
         return []
     p, rules = ctx.partnership, ctx.rules
-    refs = next_refs(session, p.calendar.local(ctx.now).year, len(intakes))
-    moves = [open_case(rules, opening_of(msg), ctx.now) for msg, _ in intakes]
+    refs = refs or next_refs(session, p.calendar.local(ctx.now).year, len(intakes))
+    answers = answers or [None] * len(intakes)
+    moves = [open_case(rules, opening_of(msg, answer), ctx.now) for (msg, _), answer in zip(intakes, answers)]
+    out: dict[int, SimpleNamespace | Held] = {}
+    for n, ((msg, inbound_id), ref, t) in enumerate(zip(intakes, refs, moves)):
+        if t.state is None:
+            out[n] = Held(ref)
+            _hold(session, ctx, msg, inbound_id, ref, t)
+    keep = [n for n in range(len(intakes)) if n not in out]
+    if keep:
+        cases = _open(session, ctx, [intakes[n] for n in keep], [refs[n] for n in keep], [moves[n] for n in keep])
+        out.update(zip(keep, cases))
+    return [out[n] for n in range(len(intakes))]
+
+
+def _hold(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int, ref: str, t: Transition) -> None:
+    """The sender is told what was found and how to anonymise it; nothing else is written."""
+    values = {"partnership": ctx.partnership.name, "address": ctx.partnership.address, "ref": ref,
+              "subject": msg.subject, "immediate_risk": bool(msg.fields.immediate_risk),
+              "passages": passage_rows(t.words.passages)}
+    post(session, ctx, None, f"in{inbound_id}", [Letter(tell.kind, to, values, in_reply_to=msg.message_id,
+                                                        auto="auto-replied") for tell in t.tell for to in tell.to],
+         [], ref=ref)
+
+
+def _open(session: Session, ctx: Context, intakes: list[tuple[ParsedMessage, int]], refs: list[str],
+          moves: list[Transition]) -> list[SimpleNamespace]:
+    p = ctx.partnership
     opened = [_new_case(ctx, msg, ref, t) for (msg, _), ref, t in zip(intakes, refs, moves)]
     table = Case.__table__
     ids = dict(session.execute(table.insert().returning(table.c.ref, table.c.id),
@@ -51,26 +91,34 @@ def open_cases(session: Session, ctx: Context, intakes: list[tuple[ParsedMessage
         case.id = ids[case.ref]
     session.execute(sa.insert(Party.__table__), [row for case, t in zip(opened, moves)
                                                  for row in party_rows(case.id, t.added)])
+    for case in opened:
+        record.begin(session, case)
+    # The opening entries are hashed first, so the mail carries the record's head; the
+    # entries for the mail follow, and all are written with one INSERT.
+    made = record.chain(session, [(case, t.state.people, entries(ctx.now, t, inbound_id))
+                                  for case, t, (_, inbound_id) in zip(opened, moves, intakes)])
     keyed = [outgoing(session, ctx, case, "opened", letters_for(ctx, case, t, msg.message_id, extra={
         "warnings": [w.message for w in msg.warnings]}, history=_history(ctx, t)))
         for case, t, (msg, _) in zip(opened, moves, intakes)]
-    rows = insert_pending(session, [pending_row(p, letter, key, case.id, case.ref, [case.thread_id], ctx.now)
+    rows = insert_pending(session, [pending_row(p, letter, key, case.id, case.ref, [case.thread_id], ctx.now,
+                                                head_of(session, case))
                                     for case, mine in zip(opened, keyed) for letter, key in mine])
-    logs = []
-    for case, t, (_, inbound_id), mine in zip(opened, moves, intakes, keyed):
-        record.begin(session, case)
+    for case, mine in zip(opened, keyed):
         calendar.remember(session, case, mine, [rows.get(key) for _, key in mine], fresh=True)
-        logs.append((case, entries(ctx.now, t, inbound_id) + queued(ctx, mine, [rows.get(key) for _, key in mine])))
-    record.append_each(session, logs)
+    made += record.chain(session, [(case, None, queued(ctx, mine, [rows.get(key) for _, key in mine]))
+                                   for case, mine in zip(opened, keyed)])
+    record.write(session, made)
     return opened
 
 
-def opening_of(msg: ParsedMessage) -> Opening:
-    """The intake as the stage machine sees it: the people it names, its risk, and what
-    brings others onto the case (a looked-after child, a conference dispute)."""
+def opening_of(msg: ParsedMessage, answer: str | None = None) -> Opening:
+    """The intake as the stage machine sees it: the people it names, who sent it, its risk,
+    what brings others onto the case (a looked-after child, a conference dispute), and what
+    in it seems to identify someone."""
     f: IntakeFields = msg.fields
-    return Opening(intake_people(f, msg.sender), bool(f.immediate_risk), f.raised_by.email or msg.sender,
-                   looked_after=bool(f.looked_after), conference=f.category == CONFERENCE_CATEGORY)
+    return Opening(intake_people(f, msg.sender), bool(f.immediate_risk), msg.sender,
+                   looked_after=bool(f.looked_after), conference=f.category == CONFERENCE_CATEGORY,
+                   passages=tuple(intake_passages(f)), answer=answer)
 
 
 def _history(ctx: Context, t: Transition) -> list[dict] | None:
@@ -82,7 +130,9 @@ def _history(ctx: Context, t: Transition) -> list[dict] | None:
 
 
 def intake_people(f: IntakeFields, sender: str | None) -> tuple[Person, ...]:
-    """The four people an intake names (the raiser is the sender if not named)."""
+    """The four people an intake names (the raiser is the sender if not named), and its
+    sender when that is someone else (a forward, or a colleague sending it for the raiser):
+    both are on the record and both are told."""
     named = [("raiser", "raiser", f.raised_by), ("raiser_manager", "raiser", f.raiser_manager),
              ("other_party", "other", f.other_party), ("other_manager", "other", f.other_manager)]
     people = []
@@ -91,6 +141,8 @@ def intake_people(f: IntakeFields, sender: str | None) -> tuple[Person, ...]:
         if email:
             people.append(Person(role, side, email.lower(), None, who.name if who else None,
                                  who.role if who else None, who.agency if who else None))
+    if sender and sender.lower() not in {p.email for p in people if p.role == "raiser"}:
+        people.append(Person("submitter", "raiser", sender.lower()))
     return tuple(people)
 
 

@@ -20,19 +20,30 @@ log = logging.getLogger(__name__)
 
 # Answers to a person's own mail: the kinds a stranger or a loop could make us send.
 ANSWER_KINDS = ("invalid_intake", "not_a_party", "out_of_scope", "refused", "closed_case", "no_keyword",
-                "final_stage", "too_many_cases", "not_accepted", "duplicate_intake", "support_refused")
+                "final_stage", "too_many_cases", "not_accepted", "duplicate_intake", "support_refused",
+                "personal_data", "nothing_held")
 
 
 def post(session: Session, ctx: Context, case: Case | None, key: int | str, batch: list[Letter],
-         thread: list[str]) -> list[int]:
-    """Queue `batch` (see `outgoing`); returns the ids of the rows written."""
+         thread: list[str], ref: str | None = None) -> list[int]:
+    """Queue `batch` (see `outgoing`); returns the ids of the rows written. `ref`: the
+    reference a letter about no case carries, so that its answer finds its way back (an
+    intake held back for personal data)."""
     keyed = outgoing(session, ctx, case, key, batch)
     ids = enqueue_many(session, ctx.partnership, keyed, case_id=case.id if case else None,
-                       ref=case.ref if case else None, thread=thread, now=ctx.now)
+                       ref=case.ref if case else ref, thread=thread, now=ctx.now,
+                       head=head_of(session, case) if case else None)
     if case is not None:
         record.append_many(session, case, queued(ctx, keyed, ids))
         calendar.remember(session, case, keyed, ids)
     return [row_id for row_id in ids if row_id is not None]
+
+
+def head_of(session: Session, case) -> str | None:
+    """The record's head as it stands, for the mail being queued to carry (the letters'
+    own entries follow it): 'ESC-2026-0042 #7 3f9a1c0e5b7d2a48'."""
+    at = record.head(session, case)
+    return record.head_text(case.ref, *at) if at else None
 
 
 def outgoing(session: Session, ctx: Context, case: Case | None, key: int | str,

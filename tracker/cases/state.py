@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 from sqlmodel import Session, select
 
+from tracker.cases import record
 from tracker.stages.state import DECIDED, CaseState, Person
 from tracker.storage.models import Case, Party
 
@@ -15,8 +16,17 @@ def people_of(session: Session, case: Case) -> tuple[Person, ...]:
                  for p in rows)
 
 
-def state_of(case: Case | SimpleNamespace, people: tuple[Person, ...]) -> CaseState:
-    return CaseState(**{name: getattr(case, name) for name in DECIDED}, people=people)
+def state_of(case: Case | SimpleNamespace, people: tuple[Person, ...], record_problem: str | None = None) -> CaseState:
+    return CaseState(**{name: getattr(case, name) for name in DECIDED}, people=people, record_problem=record_problem)
+
+
+def verified_state(session: Session, case: Case) -> CaseState:
+    """The case as the stage machine may act on it: read from its rows, and checked against
+    its record (tracker/cases/record.py), so who may move it and where its mail goes are
+    what the record vouches for. A record that does not verify is named in the state; the
+    machine then changes nothing."""
+    people = people_of(session, case)
+    return state_of(case, people, record.verify(session, case, people).problem)
 
 
 def party_rows(case_id: int, people: tuple[Person, ...]) -> list[dict]:

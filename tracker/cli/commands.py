@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -140,29 +141,71 @@ def cmd_cases(args) -> int:
 
 
 def cmd_case(args) -> int:
-    from tracker.cases import record
     from tracker.storage.models import Case
     from tracker.cli.views import timeline
 
     app = _app(args)
+    if args.against and not args.verify:
+        raise UsageError("--against checks the record: give it with --verify")
+    heads = _heads(args.against, args.ref) if args.against else []
     with Session(app.engine) as s:
-        case = s.exec(select(Case).where(Case.ref == args.ref)).first()
+        case = s.exec(select(Case).where(Case.ref == args.ref, Case.partnership == app.partnership.id)).first()
         if case is None:
             raise UsageError(f"no case {args.ref}")
         if args.verify:
-            result = record.verify(s, case)
-            print(f"{case.ref}: {'record intact' if result.ok else 'RECORD ALTERED: ' + result.problem}"
-                  f" ({result.entries} entries)")
-            return 0 if result.ok else 1
+            return _verify(s, case, heads)
         if args.export:
             from tracker.cases.state import people_of
             from tracker.outgoing.documents import case_record
 
-            Path(args.export).write_bytes(case_record(s, app.partnership, case, people_of(s, case)))
+            write_private(args.export, case_record(s, app.partnership, case, people_of(s, case)))
             print(f"{case.ref}: record written to {args.export}")
             return 0
         print(timeline(s, app.partnership, case))
     return 0
+
+
+def _verify(s: Session, case, heads: list[tuple[int, str, str]]) -> int:
+    """CONTRACT.md §5: one line; `RECORD ALTERED: ...` and exit 1 for any change."""
+    from tracker.cases import record
+
+    result = record.verify(s, case)
+    problem = result.problem or (record.against(s, case, heads) if heads else None)
+    if problem:
+        print(f"RECORD ALTERED: {case.ref}: {problem}")
+        return 1
+    held = f"; it agrees with the {len(heads)} head(s) held in {', '.join(sorted({h[2] for h in heads}))}" \
+        if heads else ""
+    print(f"{case.ref}: record intact ({record.head_text(case.ref, result.entries, result.head)}){held}")
+    return 0
+
+
+def _heads(files: list[str], ref: str) -> list[tuple[int, str, str]]:
+    """(entries, short hash, file) for each head of `ref` in `files` (mails or lists of heads)."""
+    from parser.anchor import heads_in
+
+    out = []
+    for name in files:
+        try:
+            raw = Path(name).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {name}: {exc.strerror}") from None
+        out += [(seq, short, name) for r, seq, short in heads_in(raw) if r == ref]
+    if not out:
+        raise UsageError(f"{', '.join(files)} hold(s) no record head of {ref} (a line like '{ref} #7 3f9a1c0e5b7d2a48')")
+    return out
+
+
+def write_private(path: str, data: bytes) -> None:
+    """Write a file only its owner can read (0600), whatever was there before: exported case
+    documents and records carry what the case is about."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "wb") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(data)
 
 
 def cmd_digest(args) -> int:
@@ -183,7 +226,7 @@ def cmd_digest(args) -> int:
         raise UsageError(str(exc)) from None
     print(digest.render_text(d, app.composer))
     if args.html:
-        Path(args.html).write_text(digest.render_html(d, app.composer), encoding="utf-8")
+        write_private(args.html, digest.render_html(d, app.composer).encode("utf-8"))
     if args.send:
         _send_digest(app, week)
     return 0
@@ -225,7 +268,7 @@ def cmd_export(args) -> int:
     start, end = _date(args.start, "--from"), _date(args.end, "--to")
     with Session(app.engine) as s:
         rows = digest.export_rows(s, app.partnership, start, end)
-    Path(args.csv).write_bytes(digest.resolution_csv(rows))
+    write_private(args.csv, digest.resolution_csv(rows))
     print(f"{len(rows)} resolution record(s) written to {args.csv}")
     return 0
 

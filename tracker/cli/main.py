@@ -43,7 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overdue", action="store_true")
     p = sub.add_parser("case", help="one case's full timeline")
     p.add_argument("ref")
-    p.add_argument("--verify", action="store_true", help="check the record's hash chain")
+    p.add_argument("--verify", action="store_true", help="check the record: its hash chain, and that it covers the "
+                   "case's values and people as they are")
+    p.add_argument("--against", nargs="+", metavar="FILE", help="with --verify: also check it against the record heads "
+                   "people already hold (mails about the case saved as .eml, the weekly digest, or a list of heads)")
     p.add_argument("--export", metavar="FILE", help="write the whole case record as an HTML document to file")
     p = sub.add_parser("digest", help="prints the weekly digest; --send mails it")
     p.add_argument("--week", metavar="YYYY-Www", help="another ISO week, e.g. 2026-W48 (default: this week so far; "

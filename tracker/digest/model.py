@@ -148,3 +148,6 @@ class Digest:
     debriefs: int
     referred_in_week: int
     trend: tuple[TrendWeek, ...]
+    # Each open or recently closed case's record head ("ESC-2026-0042 #7 3f9a1c0e5b7d2a48"): kept
+    # by business support, they let `escalations case REF --verify --against` catch a record rewritten later.
+    heads: tuple[str, ...] = ()

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from tracker.digest.model import (CaseMark, Count, Digest, OpenCase, ResolutionRow, StageOpen,
                                   StageResolutions, TrendWeek)
+from tracker.cases.record import head_text
 from tracker.digest.records import closed_rows
 from tracker.digest.weeks import iso_week, scheduled_for, week_bounds, week_of
 from tracker.storage.models import Case, InboundMessage
@@ -20,6 +21,7 @@ OPEN_LIMIT = 50  # open cases listed one by one, the most overdue first
 MARK_LIMIT = 50  # immediate-risk and flagged cases listed
 LABEL_LIMIT = 20  # categories or agencies listed before the rest are summed into one line
 TREND_WEEKS = 12
+RECENTLY_CLOSED = timedelta(weeks=4)  # record heads listed before the week too: a digest that did not go
 
 _C = Case.__table__.c
 _I = InboundMessage.__table__.c
@@ -61,8 +63,17 @@ def build_digest(session: Session, partnership, week: str, now: datetime, *, lat
         by_category=labels[_C.category], by_raising_agency=labels[_C.raiser_agency],
         by_receiving_agency=labels[_C.other_agency], immediate_risk=irisk, immediate_risk_unlisted=irisk_more,
         flagged=flagged, flagged_unlisted=flagged_more, **_flag_counts(db, mine, flag, recent, lo, hi),
-        trend=_trend(db, partnership, mine, week),
+        trend=_trend(db, partnership, mine, week), heads=_heads(db, mine, lo),
     )
+
+
+
+def _heads(db, mine, lo: datetime) -> tuple[str, ...]:
+    """The record head of every open case, and of those closed in the week or the four before."""
+    q = (sa.select(_C.ref, _C.record_seq, _C.record_head)
+         .where(mine, _C.record_seq > 0, sa.or_(_C.status == "open", _C.closed_at >= lo - RECENTLY_CLOSED))
+         .order_by(_C.ref))
+    return tuple(head_text(ref, seq, digest) for ref, seq, digest in db.execute(q))
 
 
 def _summary(db, mine, lo, hi, now) -> dict[str, int]:

@@ -118,6 +118,14 @@ def trend_table(d: Digest) -> Table:
                  rows, frozenset({1, 2, 3, 4}), bars=bars)
 
 
+def heads_table(d: Digest) -> Table:
+    return Table("Record heads: open cases and those closed lately", ("Case, entries and fingerprint",),
+                 tuple((h,) for h in d.heads),
+                 note="Keep this mail. Each line is what that case's record was as this digest was made: "
+                      "'escalations case REF --verify --against' this mail shows whether the record was rewritten "
+                      "since.", empty="no cases")
+
+
 def summary_table(d: Digest) -> Table:
     rows = (("Escalations raised", d.opened), ("Resolved", d.resolved), ("Withdrawn", d.withdrawn),
             ("Raised with immediate risk", d.immediate_risk_opened), ("Open now", d.open_now),
@@ -143,7 +151,7 @@ def values(d: Digest) -> dict:
               mark_table("Immediate risk: open, or raised in the week", d.immediate_risk,
                          d.immediate_risk_unlisted, "none"),
               mark_table("For the Board: policy gaps, debriefs and referrals (open, or closed or referred "
-                         "in the week)", d.flagged, d.flagged_unlisted, "none flagged")]
+                         "in the week)", d.flagged, d.flagged_unlisted, "none flagged"), heads_table(d)]
     late = (f"Sent late: this digest was due {moment(d.scheduled_for)} and the service was not running then."
             if d.late else "")
     return {"partnership": d.partnership, "ref": None, "week": d.week, "policy": d.policy,

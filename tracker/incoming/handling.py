@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from parser import ParsedMessage
 from tracker.cases.context import Context
+from tracker.cases import holds
 from tracker.cases.events import Failure, on_bounce, on_reply
 from tracker.cases.post import post
 from tracker.incoming.openings import PROCESSED, QUARANTINE, Openings, Outcome, start_of_day
@@ -50,12 +51,23 @@ def handle(session: Session, ctx: Context, msg: ParsedMessage | None, inbound_id
 
 
 def _reply(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> Outcome:
+    if msg.command == "not_identifying":
+        released = holds.release(session, ctx, msg, inbound_id)
+        if released is not None:
+            return Outcome(PROCESSED, released[0], released[1], keep_raw=True)
     case = session.exec(select(Case).where(Case.ref == msg.case_ref, Case.partnership == ctx.partnership.id)).first()
     if case is None:
         if not msg.via_list:
             _answer(session, ctx, msg, inbound_id, "not_a_party", {"ref": None})  # not even echoed back
         return Outcome(PROCESSED, "reply naming an unknown case: sender told, nothing revealed")
     t = on_reply(session, ctx, msg, case, inbound_id, kept=kept_attachments(msg), answer=not msg.via_list)
+    if t.outcome == "record_altered":
+        # what was found goes to business support, not here: the reason is logged, and may name no one
+        return Outcome(QUARANTINE, f"held, not applied: the record of {case.ref} does not verify; business "
+                                   "support told", case.id, keep_raw=True)
+    if t.outcome == "held":
+        return Outcome(PROCESSED, f"{msg.command} held back on {case.ref}: personal data found; sender told, "
+                                  "nothing forwarded", case.id, keep_raw=True, held_as=case.ref)
     if t.outcome == "not_party":
         return Outcome(PROCESSED, "reply from someone not on the case: politely refused, nothing revealed")
     verdict = "applied" if t.allowed else "refused"

@@ -146,7 +146,8 @@ def _act(s: Session, ctx: Context, mailbox: str, fresh: list[_Read]) -> dict[int
     outcomes.update(openings.open(s, ctx))
     s.execute(_DONE, [dict(row_id=ids[r.item.key], disposition=outcomes[r.place].disposition,
                            reason=outcomes[r.place].reason, case=outcomes[r.place].case_id,
-                           bytes=r.item.raw if outcomes[r.place].keep_raw else None) for r in fresh])
+                           bytes=r.item.raw if outcomes[r.place].keep_raw else None,
+                           held_as=outcomes[r.place].held_as) for r in fresh])
     for r in fresh:
         log.info("message %s: %s", r.item.key, outcomes[r.place].reason)
     return outcomes
@@ -155,7 +156,7 @@ def _act(s: Session, ctx: Context, mailbox: str, fresh: list[_Read]) -> dict[int
 _T = InboundMessage.__table__
 _DONE = _T.update().where(_T.c.id == sa.bindparam("row_id")).values(
     disposition=sa.bindparam("disposition"), reason=sa.bindparam("reason"), case_id=sa.bindparam("case"),
-    raw=sa.bindparam("bytes"))
+    raw=sa.bindparam("bytes"), held_as=sa.bindparam("held_as"))
 
 
 def _row(ctx: Context, mailbox: str, item: Incoming, sha: str, msg: ParsedMessage | None) -> dict:

@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 from parser import ParsedMessage
 from tracker.cases.context import Context
 from tracker.cases.effects import apply
-from tracker.cases.opening import open_cases
-from tracker.cases.state import people_of, state_of
+from tracker.cases.opening import Held, open_cases
+from tracker.cases.state import verified_state
 from tracker.stages.machine import DuplicateIntake, advance
 from tracker.stages.support import same_escalation
 from tracker.storage.models import Case, InboundMessage, Party
@@ -28,6 +28,7 @@ class Outcome:
     reason: str
     case_id: int | None = None
     keep_raw: bool = False
+    held_as: str | None = None  # the reference it is held back under for personal data, until answered
 
 
 @dataclass
@@ -69,13 +70,25 @@ class Openings:
                 if key is not None:
                     known[key] = None  # a later intake of the batch repeats this one
         opened = open_cases(session, ctx, [(msg, inbound_id) for _, msg, inbound_id in fresh])
-        out = {place: Outcome(PROCESSED, f"opened {case.ref}", case.id, keep_raw=True)
-               for (place, _, _), case in zip(fresh, opened)}
-        by_key = {_key(ctx, msg): case.id for (_, msg, _), case in zip(fresh, opened)}
+        out = {place: outcome_of(case) for (place, _, _), case in zip(fresh, opened)}
+        by_key = {_key(ctx, msg): case.id for (_, msg, _), case in zip(fresh, opened) if not isinstance(case, Held)}
+        # an intake repeating one held back for personal data is read on its own: it may be the corrected copy
+        retry = [item for item, case_id in again if case_id is None and _key(ctx, item[1]) not in by_key]
+        again = [(item, case_id) for item, case_id in again if item not in retry]
+        for (place, _, _), case in zip(retry, open_cases(session, ctx, [(m, i) for _, m, i in retry])):
+            out[place] = outcome_of(case)
         for (place, msg, inbound_id), case_id in again:
             case = session.get(Case, case_id if case_id is not None else by_key[_key(ctx, msg)])
             out[place] = _repeat(session, ctx, case, msg, inbound_id)
         return out
+
+
+def outcome_of(case) -> Outcome:
+    """Where an intake went: a case opened, or held back (its words kept for the answer)."""
+    if isinstance(case, Held):
+        return Outcome(PROCESSED, f"held back as {case.ref}: personal data found; sender told what and how to "
+                                  "anonymise it, nothing opened", keep_raw=True, held_as=case.ref)
+    return Outcome(PROCESSED, f"opened {case.ref}", case.id, keep_raw=True)
 
 
 def start_of_day(ctx: Context) -> datetime:
@@ -118,7 +131,7 @@ def _open_escalations(session: Session, ctx: Context, keys: list[tuple]) -> dict
 
 def _repeat(session: Session, ctx: Context, case: Case, msg: ParsedMessage, inbound_id: int) -> Outcome:
     """The same escalation again: recorded on its case; the sender is told which it is."""
-    t = advance(ctx.rules, state_of(case, people_of(session, case)), DuplicateIntake(msg.sender), ctx.now)
+    t = advance(ctx.rules, verified_state(session, case), DuplicateIntake(msg.sender), ctx.now)
     apply(session, ctx, case, t, key=f"in{inbound_id}", inbound_id=inbound_id, message_id=msg.message_id)
     return Outcome(PROCESSED, f"the same escalation as {case.ref}: nothing opened, sender told", case.id,
                    keep_raw=True)

@@ -29,10 +29,17 @@ def case_record(session, partnership, case: Case, parties: tuple[Person, ...]) -
              ("Outcome sought", case.outcome_sought), ("Discussions so far", case.discussions or ""),
              ("Agreed outcome", case.outcome or ""), ("Closed", when(partnership, case.closed_at))]
     table = "".join(f"<tr><th align='left'>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in facts)
-    integrity = ("intact: every entry's hash matches" if check.ok else f"ALTERED: {check.problem}")
+    if check.ok:
+        integrity = (f"intact: every entry's hash matches, and the record covers the case as it is "
+                     f"(head {record.head_text(case.ref, check.entries, check.head)})")
+        warning = ""
+    else:
+        integrity = f"RECORD ALTERED: {check.problem}"
+        warning = (f"<p style=\"border: 3px solid #b00; padding: 8px; font-weight: bold;\">RECORD ALTERED: "
+                   f"{e(check.problem)}. What follows is what the database holds now, not what was recorded.</p>")
     doc = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <title>Case record {e(case.ref)}</title></head><body style="font-family: Arial, sans-serif;">
-<h1>Case record {e(case.ref)}</h1><p>{e(partnership.name)}</p>
+{warning}<h1>Case record {e(case.ref)}</h1><p>{e(partnership.name)}</p>
 <table border="1" cellpadding="4" style="border-collapse: collapse;">{table}</table>
 <h2>People</h2><ul>{people}</ul>
 <h2>Record</h2><table border="1" cellpadding="4" style="border-collapse: collapse;">

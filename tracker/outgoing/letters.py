@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from parser.form import LABEL_NAMES
 from tracker.policy.calendar import spoken
 from tracker.policy.model import BOARD_ROLES, deadlines
 from tracker.storage.models import Case, Party
@@ -189,3 +190,10 @@ def told_rows(partnership, people: list, tells, stage_key: str) -> list[dict]:
                     label = f"{role_name(who.role)}: brought onto the case throughout, sent the case"
                 rows.append({"who": person(who) if who is not None else to, "as": label})
     return rows
+
+
+def passage_rows(passages) -> list[dict]:
+    """What was held back, for the letter that says so: the field as the form names it, the words, what they
+    seem to be, and how to anonymise them."""
+    return [{"field": LABEL_NAMES.get(p.field, p.field.replace("_", " ").capitalize()), "words": p.words,
+             "what": p.what, "how": p.how} for p in passages]

@@ -32,14 +32,14 @@ def message_id(idem_key: str, kind: str, ref: str | None, domain: str) -> str:
 
 
 def enqueue(session: Session, *, partnership, letter: Letter, idem_key: str, case_id: int | None,
-            ref: str | None, thread: list[str], now: datetime) -> int | None:
+            ref: str | None, thread: list[str], now: datetime, head: str | None = None) -> int | None:
     """Write the letter as a pending row; returns its id, or None if that key was already queued."""
     return enqueue_many(session, partnership, [(letter, idem_key)], case_id=case_id, ref=ref, thread=thread,
-                        now=now)[0]
+                        now=now, head=head)[0]
 
 
 def enqueue_many(session: Session, partnership, letters: list[tuple[Letter, str]], *, case_id: int | None,
-                 ref: str | None, thread: list[str], now: datetime) -> list[int | None]:
+                 ref: str | None, thread: list[str], now: datetime, head: str | None = None) -> list[int | None]:
     """Write each (letter, idempotency key) as a pending row, in the caller's transaction;
     returns the new rows' ids, None for a key already queued. One INSERT for all of them
     (ON CONFLICT DO NOTHING on the key: a key already queued is skipped by the database).
@@ -47,8 +47,9 @@ def enqueue_many(session: Session, partnership, letters: list[tuple[Letter, str]
     A row holds the letter's kind, template values and envelope as JSON; the sender composes
     the bytes (`compose`). Composing at send time keeps a backlog's ingest to the case change
     itself, and the bytes are the same whenever they are made: the Message-ID, the Date and
-    the MIME boundaries are fixed here."""
-    ids = insert_pending(session, [pending_row(partnership, letter, key, case_id, ref, thread, now)
+    the MIME boundaries are fixed here, and so is `head`, the case record's head that the
+    mail carries (tracker.cases.record.head_text)."""
+    ids = insert_pending(session, [pending_row(partnership, letter, key, case_id, ref, thread, now, head)
                                    for letter, key in letters])
     return [ids.pop(key, None) for _, key in letters]  # a key twice in `letters`: its first gets the id
 
@@ -70,21 +71,23 @@ def insert_pending(session: Session, rows: list[dict]) -> dict[str, int]:
 
 
 def pending_row(partnership, letter: Letter, idem_key: str, case_id: int | None, ref: str | None,
-                thread: list[str], now: datetime) -> dict:
-    """The column values of a new outbox row (see `enqueue`)."""
+                thread: list[str], now: datetime, head: str | None = None) -> dict:
+    """The column values of a new outbox row (see `enqueue`). `head`: the case record's head
+    when the mail was queued, carried in a header (X-Escalations-Record) and in the footer
+    (the template value `record_head`), so its recipients hold what the record was."""
     mid = message_id(idem_key, letter.kind, ref, partnership.domain)
     envelope = {
         "sender": partnership.address, "sender_name": partnership.display_name, "to": letter.to,
         "message_id": mid, "date": partnership.calendar.local(now), "marker": partnership.id,
         "in_reply_to": letter.in_reply_to or (thread[-1] if thread else None),
         "references": list(dict.fromkeys(thread + ([letter.in_reply_to] if letter.in_reply_to else []))),
-        "auto": letter.auto,
+        "auto": letter.auto, "record": head,
     }
     attachments = [{"make": a.maker, "args": a.args} if isinstance(a, Later) else
                    {"filename": a.filename, "content_type": a.content_type, "data": base64.b64encode(a.data).decode(),
                     **({"content_id": a.content_id} if a.content_id else {})}
                    for a in letter.attachments]
-    payload = json.dumps({"kind": letter.kind, "values": letter.values, "envelope": envelope,
+    payload = json.dumps({"kind": letter.kind, "values": {**letter.values, "record_head": head}, "envelope": envelope,
                           "attachments": attachments}, default=_plain, ensure_ascii=False, separators=(",", ":"))
     return dict(idem_key=idem_key, partnership=partnership.id, case_id=case_id, kind=letter.kind,
                 recipient=letter.to, message_id=mid, letter=payload, created_at=now, next_attempt_at=now)

@@ -45,7 +45,9 @@ def audience(kind: str, state: CaseState, rules: Rules, sender: str | None) -> t
     """The addresses a letter of `kind` goes to, each once."""
     people = state.people
     everyone = [p.email for p in people if not p.bounced]
-    if kind in _TO_RAISER:
+    if kind == "confirmation":  # and to whoever sent it for the raiser: both must know
+        pick = [p.email for p in people if p.role in ("raiser", "submitter")]
+    elif kind in _TO_RAISER:
         pick = [p.email for p in people if p.role == "raiser"]
     elif kind in ("resolved", "withdrawn"):
         pick = everyone

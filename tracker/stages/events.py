@@ -17,9 +17,11 @@ class Opening:
 
     people: tuple[Person, ...]
     immediate_risk: bool
-    actor: str  # who the record says opened it
+    actor: str  # who sent it: the address the message counts as sent by
     looked_after: bool = False  # the child is looked after by the local authority
     conference: bool = False  # the disagreement is about a child protection conference or plan
+    passages: tuple = ()  # what in it seems to identify someone (parser.personal_data.Passage)
+    answer: str | None = None  # the sender's NOT IDENTIFYING answer to those, once given
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class Reply:
     sender: str | None  # the address the message counts as sent by
     statement: str | None
     kept: tuple[str, ...] = ()  # attachments kept with the message, never opened (named in the record)
+    passages: tuple = ()  # what in the statement seems to identify someone
+    answer: str | None = None  # the sender's NOT IDENTIFYING answer to those, once given
+    authenticated: str | None = None  # what the receiving server said of the sender ("dmarc=pass")
 
 
 @dataclass(frozen=True)

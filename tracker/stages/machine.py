@@ -30,6 +30,7 @@ from datetime import datetime
 from tracker.stages import support
 from tracker.stages.audience import is_raiser, may_act_at, tell, told
 from tracker.policy.calendar import spoken
+from tracker.stages.guards import cleared, held, held_intake, unverified
 from tracker.stages.events import (CONFERENCE_CATEGORY, Correct, DeadlinePassed, DuplicateIntake, Event,
                                    MailRefused, Opening, ReminderDue, Reply, Route)
 from tracker.policy.model import Stage
@@ -50,6 +51,7 @@ WHO_MAY = {
     "conference_requested": "stage",
     "update": "party",
     "withdraw": "raiser",
+    "not_identifying": "held",  # the sender of what was held back (tracker/cases/holds.py finds it)
 }
 
 
@@ -60,7 +62,11 @@ def open_case(rules: Rules, opening: Opening, now: datetime) -> Transition:
     beyond its first stage (Wiltshire: straight to the Board's nominated person), that
     stage's people; the people the policy brings in for the whole case (West Sussex's IRO
     for a looked-after child, its CP chairs for a conference dispute); and business support,
-    asked to route, for anyone nobody is known for."""
+    asked to route, for anyone nobody is known for; and whoever sent it for the raiser.
+    An intake that seems to identify someone opens nothing and goes to nobody but its sender,
+    who is told what was found, until they send it again without it or answer NOT IDENTIFYING."""
+    if opening.passages and opening.answer is None:
+        return held_intake(opening.actor, opening.passages)
     policy = rules.policy
     stage = policy.start_stage(opening.immediate_risk)
     due = stage_due(rules, stage, opening.immediate_risk, now)
@@ -74,8 +80,11 @@ def open_case(rules: Rules, opening: Opening, now: datetime) -> Transition:
                       referred_to_board_at=now if stage.board_referral else None, looked_after=opening.looked_after,
                       conference=opening.conference, people=people)
     missing = (missing_at(rules, people, stage) if direct else ()) + unfound
+    raiser = next((p.email for p in people if p.role == "raiser"), opening.actor)
+    by = "" if raiser == opening.actor else f", sent by {opening.actor} for {raiser} (named under Raised by)"
     entries = (Entry("opened", opening.actor, f"case opened at stage {stage.key} ({stage.name})"
-                     + (" (referred direct: immediate risk)" if direct else ""), stage=stage.key),)
+                     + (" (referred direct: immediate risk)" if direct else "") + by, stage=stage.key),
+               *cleared(opening.actor, opening.passages, opening.answer, stage.key))
     entries += _routing_entry(stage, missing)
     kinds = ("confirmation", "notice") + (("immediate_risk_alert",) if opening.immediate_risk else ())
     tells = tell(rules, state, kinds, None, answer="confirmation")
@@ -115,6 +124,9 @@ def _routing_entry(stage: Stage, missing: tuple[str, ...]) -> tuple[Entry, ...]:
 # --- one event ------------------------------------------------------------------------------
 def advance(rules: Rules, state: CaseState, event: Event, now: datetime) -> Transition:
     """What `event` does to a case in `state` at `now`."""
+    if state is not None and state.record_problem:
+        reply = event if isinstance(event, Reply) else None
+        return unverified(rules, state, reply.sender if reply else None, reply.command if reply else None)
     if isinstance(event, Reply):
         if support.from_support(rules, state, event.sender):
             return support.support_reply(rules, state, event)
@@ -142,13 +154,16 @@ def _reply(rules: Rules, state: CaseState, reply: Reply, now: datetime) -> Trans
         entry = _reply_entry(state, reply, refusal)
         return Transition(refusal, False, state, (entry,), tell(rules, state, _REFUSAL_LETTER[refusal],
                                                                 reply.sender, answer=True), words=words)
-    return _accepted(rules, state, reply, now, words)
+    if reply.passages and reply.answer is None:
+        return held(state, reply.command, reply.sender, reply.passages, words)
+    moved = _accepted(rules, state, reply, now, words)
+    return replace(moved, entries=cleared(reply.sender, reply.passages, reply.answer, state.stage) + moved.entries)
 
 
 _REFUSAL_LETTER = {"closed_case_reply": ("closed_case",), "no_keyword": ("no_keyword",),
                    "no_further_stage": ("final_stage",), "not_raiser": ("refused",),
                    "not_stage_party": ("refused",), "conference_not_at_stage": ("refused",),
-                   "not_support": ("no_keyword",)}
+                   "not_support": ("no_keyword",), "nothing_held": ("nothing_held",)}
 
 
 def _refusal(rules: Rules, state: CaseState, reply: Reply) -> str | None:
@@ -163,6 +178,8 @@ def _refusal(rules: Rules, state: CaseState, reply: Reply) -> str | None:
     if reply.command not in WHO_MAY:  # ROUTE, CORRECT: business support's own
         return "not_support"
     rule = WHO_MAY[reply.command]
+    if rule == "held":  # an answer that reaches the machine has nothing of its sender's held back
+        return "nothing_held"
     if rule == "raiser" and not is_raiser(mine):
         return "not_raiser"
     if rule == "stage" and not may_act_at(rules.policy.stage(state.stage), mine):
@@ -182,7 +199,8 @@ def _conference_allowed(rules: Rules, state: CaseState) -> bool:
 
 def _reply_entry(state: CaseState, reply: Reply, outcome: str, allowed: bool = False) -> Entry:
     cmd = (reply.command or "no keyword").replace("_", " ")
-    summary = f"{cmd} from {reply.sender}" + ("" if allowed else f": not accepted ({outcome.replace('_', ' ')})")
+    checked = f" ({reply.authenticated})" if reply.authenticated else ""
+    summary = f"{cmd} from {reply.sender}{checked}" + ("" if allowed else f": not accepted ({outcome.replace('_', ' ')})")
     if reply.kept:
         summary += f"; attachment kept, not opened: {', '.join(reply.kept)}"
     return Entry(outcome if allowed else "refused", reply.sender or "", summary, reply.statement, stage=state.stage)

@@ -48,6 +48,7 @@ class CaseState:
     looked_after: bool = False
     conference: bool = False
     people: tuple[Person, ...] = ()
+    record_problem: str | None = None  # what `escalations case REF --verify` would report, if anything
 
 
 # The columns of a case that the machine decides (CaseState's fields but its people).
@@ -101,6 +102,7 @@ class Words:
     failed: str | None = None  # the address a mail could not be delivered to
     severity: str | None = None  # of that failure: hard | soft | delay
     detail: str | None = None  # the mail server's words about it
+    passages: tuple = ()  # what was held back as personal data (parser.personal_data.Passage)
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,10 @@ class Case(SQLModel, table=True):
     # What brings people onto the case for all of it (West Sussex: the IRO, the CP chairs).
     looked_after: bool = False
     conference: bool = False
+    # The case record's head (tracker/cases/record.py): how many entries were written and the
+    # last one's hash, moved with every entry, so a record cut short is seen.
+    record_seq: int = 0
+    record_head: Optional[str] = None
 
 
 class Party(SQLModel, table=True):
@@ -99,6 +103,11 @@ class Event(SQLModel, table=True):
     statement_hash: Optional[str] = None
     inbound_id: Optional[int] = None
     outbox_id: Optional[int] = None
+    # sha256 of the case's values and people as this entry left them (tracker/cases/snapshot.py),
+    # covered by `hash`; the snapshot itself where it differs from the entry before. Entries
+    # written before migration 0008 (record_covers_case) have neither.
+    state_hash: Optional[str] = None
+    state: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     prev_hash: str
     hash: str
 
@@ -125,6 +134,9 @@ class InboundMessage(SQLModel, table=True):
     sender: Optional[str] = None
     raw: Optional[bytes] = Field(default=None, sa_column=sa.Column(sa.LargeBinary, nullable=True))
     moved: bool = False
+    # Held back for personal data (an intake, under the reference it was given, or a reply, under
+    # its case's): its sender may answer NOT IDENTIFYING (tracker/cases/holds.py); cleared then.
+    held_as: Optional[str] = Field(default=None, index=True)
 
 
 class OutboxMail(SQLModel, table=True):
