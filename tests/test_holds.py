@@ -149,8 +149,11 @@ def test_a_reply_records_its_sender_as_the_receiving_server_authenticated_it(tmp
 
 
 def test_the_resolution_record_digest_and_csv_carry_nothing_of_the_client(harness, tmp_path, capsys):
-    """Business support's copies stay anonymised: no client reference, none of the intake's
-    words. Fails the day a template or a query starts carrying them."""
+    """Business support's copies stay anonymised. The client's reference never leaves; the
+    digest (text, HTML, its CSV) carries none of the case's words; the Notification of an
+    Escalation and the Board's export carry the form's Issue/concern, Record of discussions
+    and Outcome, which are read for personal data before they are ever accepted. Fails the
+    day a template or a query starts carrying more."""
     from datetime import datetime
 
     from tests.helpers.harness import LONDON
@@ -172,18 +175,21 @@ def test_the_resolution_record_digest_and_csv_carry_nothing_of_the_client(harnes
     with transaction(harness.app.engine) as s:
         catch_up(s, harness.app.context())
     harness.run()
-    business = [m for m in sent(harness) if m["To"] == "business@partnership.example.test"]
-    assert {m["Subject"].split("] ")[-1][:12] for m in business} == {"Notification", "Safeguarding"}
+    business = {m["Subject"].split("] ")[-1][:12]: m.as_string() for m in sent(harness)
+                if m["To"] == "business@partnership.example.test"}
+    assert set(business) == {"Notification", "Safeguarding"}
     config = tmp_path / "config.toml"
     config.write_text(CONFIG.format(url=harness.app.config.database_url, base=harness.base))
     csv_file, html_file = tmp_path / "out.csv", tmp_path / "digest.html"
     assert main(["--config", str(config), "export", "--csv", str(csv_file)]) == 0
     assert main(["--config", str(config), "digest", "--week", "2026-W48", "--html", str(html_file)]) == 0
-    outputs = [m.as_string() for m in business] + [csv_file.read_text(encoding="utf-8-sig"), html_file.read_text(),
-                                                  capsys.readouterr().out]
-    assert all("ESC-2026-0001" in o for o in outputs)
-    for o in outputs:
+    digests = [business["Safeguarding"], html_file.read_text(), capsys.readouterr().out]
+    forms = [business["Notification"], csv_file.read_text(encoding="utf-8-sig")]
+    assert all("ESC-2026-0001" in o for o in digests + forms)
+    for o in digests:
         assert "ZQ" not in o, o[:300]
+    for o in forms:
+        assert "ZQREF" not in o and "ZQREASONS" not in o and "ZQSOUGHT" not in o, o[:300]
     assert csv_file.stat().st_mode & 0o777 == 0o600 and html_file.stat().st_mode & 0o777 == 0o600
 
 

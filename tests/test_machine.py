@@ -533,11 +533,12 @@ def test_a_reply_whose_words_identify_someone_is_held_until_its_sender_answers(n
         plain = advance(r, state, Reply(command, sender, "DOB 03/04/2019"), NOW)
         if not plain.allowed:
             continue  # refused anyway: the refusal says nothing of the words
-        held = advance(r, state, Reply(command, sender, "DOB 03/04/2019", (PASSAGE,)), NOW)
+        held = advance(r, state, Reply(command, sender, "DOB 03/04/2019", passages=(PASSAGE,)), NOW)
         assert (held.outcome, held.allowed, held.state) == ("held", False, state), command
         assert kinds(held) == [("personal_data", (sender,))] and [e.kind for e in held.entries] == ["held"]
         assert held.entries[0].statement is None and "03/04/2019" not in held.entries[0].summary
-        answered = advance(r, state, Reply(command, sender, "DOB 03/04/2019", (PASSAGE,), "it is mine"), NOW)
+        answered = advance(r, state, Reply(command, sender, "DOB 03/04/2019", passages=(PASSAGE,),
+                                           answer="it is mine"), NOW)
         assert answered.outcome == plain.outcome and answered.entries[0].kind == "not_identifying", command
         assert answered.entries[1:] == plain.entries and kinds(answered) == kinds(plain)
     nothing = advance(r, state, Reply("not_identifying", RAISER, None), NOW)

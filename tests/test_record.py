@@ -265,7 +265,7 @@ def test_a_snapshot_does_not_depend_on_time_zones_or_the_order_of_people():
     at = datetime(2026, 7, 1, 9, tzinfo=ZoneInfo("Europe/London"))
     case = SimpleNamespace(**{c: None for c in snapshot.COVERED})
     people = [SimpleNamespace(role=r, side="raiser", stage=None, email=f"{r}@x.example", agency=None, name="N",
-                              title=None) for r in ("raiser", "other_party")]
+                              title=None, bounced=False) for r in ("raiser", "other_party")]
     one = snapshot.snapshot(SimpleNamespace(**{**vars(case), "raised_at": at}), people)
     two = snapshot.snapshot(SimpleNamespace(**{**vars(case), "raised_at": at.astimezone(timezone.utc)}), people[::-1])
     assert one == two and json.loads(snapshot.dumps(one))["parties"][0][5].startswith("sha256:")
