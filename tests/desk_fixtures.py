@@ -47,7 +47,7 @@ Raised by: {raiser}
 Disagreement with: {other}
 Decision disputed: The referral was declined as not meeting threshold.
 Date of decision: 20/11/2026
-Reasons: Bruising seen twice at nursery, recorded by Miss Placeholder.
+Reasons: Bruising seen twice at nursery, recorded by the nursery manager.
 Outcome sought: A strategy discussion this week.
 """
 

@@ -33,7 +33,7 @@ def test_0007_adds_a_clock_stop_bounced_people_and_calendar_entries_and_goes_bac
     round_trip_0007(make_engine(f"sqlite:///{tmp_path / 'old.db'}"))
 
 
-def test_downgrade_past_0008_leaves_records_the_older_service_verifies(tmp_path):
+def test_downgrade_past_0009_leaves_records_the_older_service_verifies(tmp_path):
     """Entries written after the upgrade are hashed again in the older form on the way down."""
     engine = make_engine(f"sqlite:///{tmp_path / 'down.db'}")
     migrate.upgrade(engine, "0001")
@@ -46,7 +46,7 @@ def test_downgrade_past_0008_leaves_records_the_older_service_verifies(tmp_path)
     from alembic import command
 
     with engine.begin() as conn:
-        command.downgrade(migrate._config(conn), "0007")
+        command.downgrade(migrate._config(conn), "0008")
     with engine.connect() as c:
         rows = c.execute(sa.text("SELECT seq, at, kind, actor, stage, summary, statement, statement_hash, "
                                  "inbound_id, outbox_id, prev_hash, hash FROM event ORDER BY seq")).mappings().all()

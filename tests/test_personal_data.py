@@ -73,5 +73,6 @@ def test_the_labelled_intakes_meet_the_aim(path):
 def test_hostile_text_is_read_in_bounded_time(cue, filler):
     """Every run of spaces in the rules is bounded: a cue before 45,000 spaces or letters is
     read in one pass (before, two runs either side of an optional token tried every split)."""
-    assert passages("reasons", cue + filler + "x") == [] or cue in ("Jamie",)
+    found = passages("reasons", cue + filler + "x")  # what it finds is beside the point: that it comes back
+    assert all(len(p.words) < 100 for p in found)
     assert len(reference_passages("case_reference", cue + filler)) <= 1

@@ -64,7 +64,7 @@ def upgrade_keeps_data(engine: sa.Engine) -> None:
         assert c.execute(sa.text("SELECT raw, status, claimed_by FROM outboxmail")).all() == \
             [(b"raw mail", "pending", None)]
         assert c.execute(sa.text("SELECT count(*) FROM lease")).scalar_one() == 0
-    with Session(engine) as s:  # a record written before 0003 still verifies, re-anchored by 0008
+    with Session(engine) as s:  # a record written before 0003 still verifies, re-anchored by 0009
         case = s.get(Case, 1)
         assert record.verify(s, case).ok
         log = record.events(s, case)

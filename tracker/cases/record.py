@@ -51,7 +51,7 @@ def _digest(prev_hash: str, case_ref: str, e) -> str:
 
 
 def _digests_before_covering(prev_hash: str, case_ref: str, e) -> tuple[str | None, ...]:
-    """The forms entries written before migration 0008 (record_covers_case) were hashed in: they covered the
+    """The forms entries written before migration 0009 (record_covers_case) were hashed in: they covered the
     entry alone, its statement by hash (0003 on) or by its words (before 0003)."""
     def form(words):
         payload = json.dumps([case_ref, e.seq, e.at.isoformat(), e.kind, e.actor, e.stage, e.summary, words,

@@ -105,7 +105,7 @@ class Event(SQLModel, table=True):
     outbox_id: Optional[int] = None
     # sha256 of the case's values and people as this entry left them (tracker/cases/snapshot.py),
     # covered by `hash`; the snapshot itself where it differs from the entry before. Entries
-    # written before migration 0008 (record_covers_case) have neither.
+    # written before migration 0009 (record_covers_case) have neither.
     state_hash: Optional[str] = None
     state: Optional[str] = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     prev_hash: str

@@ -9,8 +9,8 @@ The snapshot is written out here as it stood at this revision (not imported from
 tracker/cases/snapshot.py, which will grow with the schema): what this migration hashed
 must stay what it hashed.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 import hashlib
 import json
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 import tracker.storage.db
 
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
