@@ -4,7 +4,7 @@ names in parser/person_names.py).
 The secure inbox must not carry personally identifiable information (Wiltshire: "these
 email addresses must not be used for sending personally identifiable information",
 "Remember to anonymise the client"). What is found here is held back by the service
-before anything is sent (tracker/incoming, tracker/policy/machine.py); each `Passage`
+before anything is sent (tracker/incoming, tracker/stages/machine.py); each `Passage`
 names its field, the words, and how to anonymise them.
 
 What counts, each a rule of its own:

@@ -1,7 +1,7 @@
 """Messages held back for personal data, and their senders' NOT IDENTIFYING answers.
 
 An intake or a reply whose words seem to identify a child or adult is not acted on: the
-stage machine holds it (tracker/policy/machine.py) and its sender is told what was found.
+stage machine holds it (tracker/stages/machine.py) and its sender is told what was found.
 The message keeps its bytes and the reference it is held under (InboundMessage.held_as).
 Its sender may send it again without those words, or answer NOT IDENTIFYING (a professional's
 name, say): the held message is then read again and goes to the stage machine with the

@@ -1,4 +1,4 @@
-"""What stops a case moving, for the stage machine (tracker/policy/machine.py): a record that
+"""What stops a case moving, for the stage machine (tracker/stages/machine.py): a record that
 does not verify, and words that seem to identify someone. Plain values in, a Transition out."""
 from __future__ import annotations
 
