@@ -186,7 +186,8 @@ def demo_config(folder: Path):
     return config_from_dict(data, base=folder, path=folder / "config.toml")
 
 
-def run_demo(folder: Path, out: TextIO, clock: Clock) -> int:
+def run_demo(folder: Path, out: TextIO, clock: Clock, now=None) -> int:
+    """The demo in `folder`; `now` (the service's time, for --now) is when the desk's link is asked."""
     if folder.exists():
         shutil.rmtree(folder)
     (folder / "inbox" / "new").mkdir(parents=True)
@@ -227,7 +228,12 @@ def run_demo(folder: Path, out: TextIO, clock: Clock) -> int:
             print("\n" + timeline(s, demo.app.partnership, case), file=out)
     sent = sorted((folder / "sent" / "new").glob("*.eml"))
     print(f"\n{len(sent)} mails were 'sent': open them from {folder / 'sent' / 'new'}/*.eml", file=out)
-    demo.now = clock.now().astimezone(LONDON)  # the desk runs on the real clock
+    config = folder.resolve() / "config.toml"
+    print(f"\nThe demo wrote {config}, its own settings: commands given it read the demo's database, e.g.\n"
+          f"    .venv/bin/escalations --config {config} cases\n"
+          f"    .venv/bin/escalations --config {config} case {demo.case_ref(1)}\n"
+          f"    .venv/bin/escalations --config {config} digest --week 2026-W48", file=out)
+    demo.now = (now or clock.now)().astimezone(LONDON)  # the desk runs on the real clock (or --now's)
     desk_demo.ready(demo.app, folder.resolve(), out)
     return 0
 

@@ -27,16 +27,18 @@ def load_deployment(path: str | Path) -> list[Config]:
     extra = set(data) - {"deployment"}
     if extra:
         raise ConfigError(sorted(extra)[0], "a deployment file holds only [deployment]; put partnership "
-                          "settings in each partnership's own config file")
+                          "settings in each partnership's own config file", file=str(path))
     files = data["deployment"].get("partnerships")
     if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
-        raise ConfigError("deployment.partnerships", 'list each partnership\'s config file, e.g. ["a.toml", "b.toml"]')
+        raise ConfigError("deployment.partnerships", 'list each partnership\'s config file, e.g. ["a.toml", "b.toml"]',
+                          file=str(path))
     configs = [load_config(path.parent / f) for f in files]
     seen: dict[str, Path] = {}
     for cfg in configs:
         pid = cfg.partnership.id
         if pid in seen:
-            raise ConfigError("deployment.partnerships", f"{cfg.path} and {seen[pid]} both use partnership.id {pid!r}")
+            raise ConfigError("deployment.partnerships", f"{cfg.path} and {seen[pid]} both use partnership.id {pid!r}",
+                              file=str(path))
         seen[pid] = cfg.path
     return configs
 

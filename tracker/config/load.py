@@ -26,15 +26,23 @@ def read_toml(path: Path) -> dict[str, Any]:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError("(file)", f"no config file at {path}; copy config.toml from the project") from None
+        raise ConfigError("(file)", f"no config file at {path}; copy config.toml from the project, or name "
+                          "one with --config", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("(file)", f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
+                          file=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("(file)", f"{path} is not valid TOML: {exc}") from None
+        raise ConfigError("(file)", f"not valid TOML: {exc}", file=str(path)) from None
 
 
 def load_config(path: str | os.PathLike) -> Config:
     """Read and validate `path`; raises ConfigError naming the key on any bad value."""
     path = Path(path)
-    return config_from_dict(read_toml(path), base=path.resolve().parent, path=path)
+    data = read_toml(path)
+    try:
+        return config_from_dict(data, base=path.resolve().parent, path=path)
+    except ConfigError as exc:
+        raise exc.in_file(path) from None
 
 
 def config_from_dict(data: Mapping[str, Any], base: Path, path: Path | None = None) -> Config:

@@ -15,7 +15,7 @@ A test passes its own: any object with these two methods.
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 
@@ -35,3 +35,15 @@ class SystemClock:
 
     def monotonic(self) -> float:
         return time.monotonic()
+
+
+def set_at(clock: Clock, moment: datetime):
+    """The service's time (App.now) for a rehearsal (`escalations --now ...`): `moment`, moving
+    on with `clock` from the call. Real time stays real (the lease, timers, tokens)."""
+    start = clock.monotonic()
+    moment = moment.astimezone(timezone.utc)
+
+    def now() -> datetime:
+        return moment + timedelta(seconds=clock.monotonic() - start)
+
+    return now
