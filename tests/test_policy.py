@@ -125,12 +125,12 @@ def test_deadlines_json_christmas_eve_2026():
         ]}
 
 
-def test_deadlines_json_reports_utc_whatever_the_input_offset():
-    raised = datetime(2026, 6, 3, 10, tzinfo=timezone(timedelta(hours=1)))
+def test_deadlines_json_reports_the_partnerships_time_whatever_the_input_offset():
+    raised = datetime(2026, 6, 3, 5, tzinfo=timezone(timedelta(hours=-4)))
     out = deadlines_json(PRESETS["wiltshire"], CAL, raised)
-    assert out["raised"] == "2026-06-03T09:00:00+00:00"
+    assert out["raised"] == "2026-06-03T10:00:00+01:00"  # London's summer time, with its offset
     assert [s["stage"] for s in out["stages"]] == ["pre-escalation", "1", "2", "3"]
-    assert out["stages"][2]["due"] == "2026-06-10T16:00:00+00:00"  # 5 WD, 17:00 BST
+    assert out["stages"][2]["due"] == "2026-06-10T17:00:00+01:00"  # 5 WD, 17:00 BST
     with pytest.raises(ValueError, match="aware"):
         deadlines_json(PRESETS["wiltshire"], CAL, datetime(2026, 6, 3, 10))
 

@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import sqlalchemy as sa
 
+from tracker.cli import probe
+from tracker.cli.terminal import out
 from tracker.daemon.clock import Clock
+from tracker.daemon.app import tls_context
 from tracker.errors import ConfigError
 
 
@@ -14,27 +18,29 @@ def check(config_path: str, clock: Clock, partnership: str | None = None) -> int
     from tracker.config.deployment import choose, load_deployment
 
     try:
-        configs = load_deployment(config_path)
+        everyone = configs = load_deployment(config_path)
         if partnership:
             configs = [choose(configs, partnership)]
     except ConfigError as exc:
-        print(f"config   FAIL  {exc}")
+        out(f"config   FAIL  {exc}")
         return 1
     ok = True
     for config in configs:
         ok = _check_one(config, clock) and ok
+    _partnerships(everyone)
     return 0 if ok else 1
 
 
 def _check_one(config, clock: Clock) -> bool:
-    print(f"config   ok    {config.path}: partnership {config.partnership.id}, policy {config.partnership.policy.name}")
+    out(f"config   ok    {config.path}: partnership {config.partnership.id}, policy {config.partnership.policy.name}")
     _assumptions(config.partnership.policy)
+    _templates_folder(config)
     results = [_templates(config.partnership.templates_dir), _database(config.database_url),
                _inbox(config.partnership.inbox, clock), _outgoing(config.partnership.outgoing, clock)]
     if config.desk:
         results.append(_desk(config))
     for name, ok, detail in results:
-        print(f"{name:<8} {'ok  ' if ok else 'FAIL'}  {detail}")
+        out(f"{name:<8} {'ok  ' if ok else 'FAIL'}  {detail}")
     return all(ok for _, ok, _ in results)
 
 
@@ -43,8 +49,42 @@ def _assumptions(policy) -> None:
     from tracker.policy.assumed import assumed_values
 
     for what, how in assumed_values(policy):
-        print(f"policy   WARN  {what} is this preset's assumption, not the policy's; confirm or change it "
+        out(f"policy   WARN  {what} is this preset's assumption, not the policy's; confirm or change it "
               f"in config.toml: {how}")
+
+
+def _templates_folder(config) -> None:
+    """A templates folder named in the file but not there: the mail would silently be the
+    shipped wording, not the partnership's own."""
+    from tracker.config.load import read_toml
+
+    own = config.partnership.templates_dir
+    try:
+        named = "dir" in read_toml(config.path).get("templates", {})
+    except (ConfigError, AttributeError):
+        named = False
+    if named and not own.is_dir():
+        out(f"template WARN  [templates] dir {own} is {'not a folder' if own.exists() else 'missing'}: every mail "
+            "uses the shipped wording; correct the path in " f"{config.path}, or remove the key to mean the shipped templates")
+
+
+def _partnerships(configs) -> None:
+    """Cases in a database under a partnership id no config has: partnership.id was changed
+    (or mistyped), and every one of those cases is out of sight of the service and the desk."""
+    from tracker.storage.db import make_engine
+    from tracker.storage.models import Case
+
+    ids = {c.partnership.id for c in configs}
+    for url in dict.fromkeys(c.database_url for c in configs):
+        try:
+            with make_engine(url).connect() as conn:
+                held = dict(conn.execute(sa.select(Case.partnership, sa.func.count()).group_by(Case.partnership)).all())
+        except Exception:  # noqa: BLE001 - no database or no schema yet: _database says so
+            continue
+        for other in sorted(set(held) - ids):
+            out(f"database WARN  holds {held[other]} case(s) of partnership {other!r}, which no config here has "
+                f"(partnership.id is {', '.join(repr(i) for i in sorted(ids))}): if the id was changed, put it back "
+                f"to {other!r}; the service and the desk see only the cases of their own id")
 
 
 def _desk(config) -> tuple[str, bool, str]:
@@ -94,9 +134,14 @@ def _inbox(cfg, clock: Clock) -> tuple[str, bool, str]:
     from tracker.daemon.app import open_inbox
 
     where = str(cfg.path) if cfg.kind == "maildir" else f"{cfg.security} {cfg.host}:{cfg.port} as {cfg.username}"
+    budget = probe.Budget(probe.BUDGET_SECONDS, clock.monotonic)
     try:
-        open_inbox(cfg, clock).close()
+        if cfg.kind != "maildir":
+            probe.reach("imap", "inbox", cfg, tls_context(cfg), budget)
+        _in_time(lambda: open_inbox(cfg, clock, timeout=budget.left()).close(), budget)
         return "inbox", True, f"{cfg.kind} {where}" + _signed_in(cfg)
+    except probe.StageFailed as exc:
+        return "inbox", False, f"{cfg.kind} {where}: {exc}"
     except Exception as exc:  # noqa: BLE001
         return "inbox", False, f"{cfg.kind} {where}" + _failed(cfg, exc)
 
@@ -107,19 +152,44 @@ def _outgoing(cfg, clock: Clock) -> tuple[str, bool, str]:
     where = str(cfg.path) if cfg.kind == "maildir" else f"{cfg.security} {cfg.host}:{cfg.port}"
     if cfg.kind != "maildir" and cfg.username:
         where += f" as {cfg.username}"
+    budget = probe.Budget(probe.BUDGET_SECONDS, clock.monotonic)
 
-    async def probe():
-        transport = open_transport(cfg, clock)
+    async def sign_in():
+        transport = open_transport(cfg, clock, timeout=budget.left())
         try:
-            await transport.connect()
+            await asyncio.wait_for(transport.connect(), budget.left())
         finally:
             await transport.close()
 
     try:
-        asyncio.run(probe())
+        if cfg.kind != "maildir":
+            probe.reach("smtp", "outgoing", cfg, tls_context(cfg), budget)
+        asyncio.run(sign_in())
         return "outgoing", True, f"{cfg.kind} {where}" + _signed_in(cfg)
+    except probe.StageFailed as exc:
+        return "outgoing", False, f"{cfg.kind} {where}: {exc}"
     except Exception as exc:  # noqa: BLE001
         return "outgoing", False, f"{cfg.kind} {where}" + _failed(cfg, exc)
+
+
+def _in_time(work, budget: probe.Budget) -> None:
+    """Run `work` (a blocking client) within what is left of `budget`; a client that hangs is
+    left to its own timeout in a thread nobody waits for."""
+    failed: list[BaseException] = []
+
+    def run():
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            failed.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True, name="check-sign-in")
+    thread.start()
+    thread.join(budget.left())
+    if thread.is_alive():
+        raise probe.StageFailed("sign-in", f"no answer within {budget.seconds:.0f} s")
+    if failed:
+        raise failed[0]
 
 
 def _signed_in(cfg) -> str:
@@ -136,6 +206,8 @@ def _failed(cfg, exc: BaseException) -> str:
 
     from mailer.oauth import SignInRefused, TokenError
 
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+        return f": sign-in: no answer within {probe.BUDGET_SECONDS:.0f} s"
     chain = [exc]
     while chain[-1].__cause__ is not None and len(chain) < 10:
         chain.append(chain[-1].__cause__)
@@ -144,4 +216,4 @@ def _failed(cfg, exc: BaseException) -> str:
     if cfg.kind != "maildir" and any(isinstance(e, (TokenError, SignInRefused, LoginError, SMTPAuthenticationError))
                                      for e in chain):
         return f": sign-in with {cfg.sign_in} FAILED: {reason}"
-    return f": {reason}" + (f" (sign-in with {cfg.sign_in} not reached)" if cfg.kind != "maildir" else "")
+    return f": {reason}" + (f" (sign-in with {cfg.sign_in} not done)" if cfg.kind != "maildir" else "")

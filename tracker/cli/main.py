@@ -18,7 +18,10 @@ EXIT_BROKEN_PIPE = 141  # what a shell reports for a program ended by SIGPIPE: `
 
 def main(argv: list[str] | None = None) -> int:
     ap = build_parser()
-    args = ap.parse_args(argv)
+    try:
+        args = ap.parse_args(argv)
+    except SystemExit as exc:  # --help, or a mistake argparse said in one line (options.Parser)
+        return exc.code if isinstance(exc.code, int) else 2
     if not args.command:
         ap.print_help()
         return 2

@@ -43,7 +43,7 @@ def safe_json(value) -> str:
     """JSON (indented, non-ASCII kept readable) with C1 controls and direction marks escaped
     as well: json escapes only C0 controls, and U+009B is a CSI to some terminals."""
     text = json.dumps(value, indent=2, ensure_ascii=False)
-    return "".join(f"\\u{ord(ch):04x}" if _bad(ch) else ch for ch in text)
+    return "".join(f"\\u{ord(ch):04x}" if _bad(ch) and ch != "\n" else ch for ch in text)
 
 
 def out(text: object = "", stream: TextIO | None = None) -> None:

@@ -85,26 +85,27 @@ def _needed(value: str | None, what: str, env: str) -> str:
     return value
 
 
-def open_inbox(cfg: ServerConfig, clock: Clock) -> Inbox:
+def open_inbox(cfg: ServerConfig, clock: Clock, timeout: float = 30) -> Inbox:
     if cfg.kind == "maildir":
         return MaildirInbox(cfg.path)
     if cfg.auth == "oauth2":
         return ImapInbox(cfg.host, cfg.port, cfg.username, tokens=token_provider(cfg.oauth2, clock),
                          security=cfg.security, ssl_context=tls_context(cfg), folder=cfg.folder,
-                         monotonic=clock.monotonic)
+                         monotonic=clock.monotonic, timeout=timeout)
     password = cfg.password()
     if password is None:
         raise RuntimeError(f"no IMAP password: set the environment variable {cfg.password_env or '(inbox.password_env)'}")
     return ImapInbox(cfg.host, cfg.port, cfg.username, password, security=cfg.security,
-                     ssl_context=tls_context(cfg), folder=cfg.folder, monotonic=clock.monotonic)
+                     ssl_context=tls_context(cfg), folder=cfg.folder, monotonic=clock.monotonic, timeout=timeout)
 
 
-def open_transport(cfg: ServerConfig, clock: Clock) -> Transport:
+def open_transport(cfg: ServerConfig, clock: Clock, timeout: float = 30) -> Transport:
     if cfg.kind == "maildir":
         return MaildirTransport(cfg.path, now=clock.now)
     tokens = token_provider(cfg.oauth2, clock) if cfg.auth == "oauth2" else None
     return SmtpTransport(cfg.host, cfg.port, security=cfg.security, username=cfg.username,
-                         password=None if tokens else cfg.password(), tokens=tokens, ssl_context=tls_context(cfg))
+                         password=None if tokens else cfg.password(), tokens=tokens, ssl_context=tls_context(cfg),
+                         timeout=timeout)
 
 
 @dataclass

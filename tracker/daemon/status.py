@@ -36,6 +36,14 @@ def _read(path: Path) -> dict:
         return {}
 
 
+def _local(app, stamp: str | None) -> str:
+    """A time from the heartbeat as people read it: in the partnership's zone."""
+    try:
+        return f"{app.partnership.calendar.local(datetime.fromisoformat(stamp)):%Y-%m-%d %H:%M:%S %Z}"
+    except (TypeError, ValueError):
+        return "never"
+
+
 def report(app) -> tuple[bool, str]:
     """(healthy, one line a person or a monitor reads)."""
     path: Path = app.config.daemon.heartbeat_file
@@ -46,6 +54,6 @@ def report(app) -> tuple[bool, str]:
     alive = datetime.fromisoformat(state["alive_at"])
     age = app.now() - alive
     healthy = age <= STALE_AFTER
-    reached = state.get("mailbox_reached_at") or "never"
+    reached = _local(app, state.get("mailbox_reached_at"))
     return healthy, (f"{'alive' if healthy else 'STALE'}: pid {state['pid']} on {state['host']}, last beat "
                      f"{int(age.total_seconds())} s ago; mailbox last reached {reached}; outbox pending {pending}")

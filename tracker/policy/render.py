@@ -1,15 +1,17 @@
 """Policies as text and JSON: `escalations policies` and `escalations deadlines`."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from tracker.policy.build import PRESETS
 from tracker.policy.calendar import WorkingCalendar
 from tracker.policy.model import Policy, Step, deadlines
 
 
-def _utc_iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat()
+def _local_iso(calendar: WorkingCalendar, dt: datetime) -> str:
+    """ISO 8601 with the offset of the partnership's zone at that moment (+01:00 in summer in
+    London): the same instant as UTC, written as people there read their clocks."""
+    return calendar.local(dt).isoformat()
 
 
 def deadlines_json(policy: Policy, calendar: WorkingCalendar, raised: datetime) -> dict:
@@ -19,8 +21,8 @@ def deadlines_json(policy: Policy, calendar: WorkingCalendar, raised: datetime) 
     {"policy": "wolverhampton", "raised": "2026-12-24T16:00:00+00:00",
      "stages": [{"stage": "1", "name": "Practitioners", "due": "2027-01-05T17:00:00+00:00"}, ...]}
     """
-    return {"policy": policy.name, "raised": _utc_iso(calendar.local(raised)),
-            "stages": [{"stage": s.key, "name": s.name, "due": _utc_iso(due)}
+    return {"policy": policy.name, "raised": _local_iso(calendar, raised),
+            "stages": [{"stage": s.key, "name": s.name, "due": _local_iso(calendar, due)}
                        for s, due in deadlines(policy, calendar, raised)]}
 
 
