@@ -91,6 +91,24 @@ def test_a_week_later_run_once_does_the_daemons_whole_schedule_exactly_once(site
     assert "sent 0 mail(s)" in out and "digest not due" in out
 
 
+def test_retention_falls_due_by_the_rehearsed_time_once(site, capsys):
+    config = site / "config.toml"
+    config.write_text(config.read_text() + "[retention]\nclosed_case_days = 30\n")
+    opened(site, capsys)
+    with Session(sqlite(site)) as s:
+        notice = s.exec(select(OutboxMail.message_id).where(OutboxMail.kind == "notice")).one()
+    deliver(site, mail(OTHER, "RE: notice", "RESOLVED: assessment booked", in_reply_to=notice), "2.eml")
+    assert run(site, capsys, "--now", "2026-11-23T11:00", "run", "--once")[0] == 0
+    code, out, _ = run(site, capsys, "--now", "2026-12-20T11:00", "run", "--once")
+    assert code == 0 and "0 case(s) purged" in out  # 27 days after closing
+    code, out, _ = run(site, capsys, "--now", "2027-01-04T11:00", "run", "--once")
+    assert code == 0 and "1 case(s) purged" in out
+    with Session(sqlite(site)) as s:
+        assert s.exec(select(Case)).one().purged_at is not None
+    code, out, _ = run(site, capsys, "--now", "2027-01-04T11:00", "run", "--once")
+    assert code == 0 and "0 case(s) purged" in out and "sent 0 mail(s)" in out
+
+
 def test_run_once_leaves_the_mailbox_to_a_daemon_that_holds_it(site, capsys):
     from tracker.storage import lease
 
