@@ -107,6 +107,7 @@ def cmd_status(args) -> int:
     from tracker.daemon.status import report
 
     healthy = True
+    args.now_at = None  # the heartbeat is the daemon's, on real time, whatever --now rehearses
     for app in all_apps(args):
         ok, line = report(app)
         out(f"{app.partnership.id}: {line}")

@@ -23,6 +23,7 @@ from tracker.daemon.app import SHIPPED_TEMPLATES, App
 from tracker.daemon.clock import Clock
 from tracker.config.load import config_from_dict
 from tracker.storage.models import Case, InboundMessage, OutboxMail
+from tracker.cli.terminal import out as show
 from tracker.cli.views import timeline
 from tracker.desk import demo as desk_demo
 
@@ -119,7 +120,7 @@ class Demo:
         self.seen_in = self.seen_out = 0
 
     def say(self, text: str) -> None:
-        print(f"{self.now:%a %d %b %H:%M}  {text}", file=self.out)
+        show(f"{self.now:%a %d %b %H:%M}  {text}", self.out)
 
     def deliver(self, raw: bytes, what: str) -> None:
         self.say(f"IN   {what}")
@@ -195,7 +196,7 @@ def run_demo(folder: Path, out: TextIO, clock: Clock, now=None) -> int:
     from mailer.inbox import MaildirInbox
 
     demo.app_inbox = MaildirInbox(folder / "inbox")
-    print("escalations demo — invented people, simulated clock, no servers\n", file=out)
+    show("escalations demo — invented people, simulated clock, no servers\n", out)
     demo.deliver(mail(ALEX, "Escalation: CP medical declined", INTAKE_ONE, demo.now), "escalation from Alex Example (council)")
     demo.deliver(mail("Pat Placeholder <pat.placeholder@police.example.test>", "escalation - attendance record",
                       INTAKE_TWO, demo.now), "escalation from Pat Placeholder (police)")
@@ -212,7 +213,7 @@ def run_demo(folder: Path, out: TextIO, clock: Clock, now=None) -> int:
                "outstanding questions go to the strategy meeting.", "Dr Sam Sample resolves it", 26 * 60)
     demo.tick()
     demo.now = datetime(2026, 11, 25, 17, 1, tzinfo=LONDON)
-    print(f"\n... nobody resolves {demo.case_ref(2)} at stage 2; its deadline passes at 17:00 on Wednesday and the sweep acts ...\n", file=out)
+    show(f"\n... nobody resolves {demo.case_ref(2)} at stage 2; its deadline passes at 17:00 on Wednesday and the sweep acts ...\n", out)
     demo.tick()
     demo.reply("Inspector Ira Senior <ira.senior@police.example.test>", "escalated",
                "RESOLVED: the school will share the attendance record under the information-sharing "
@@ -225,14 +226,14 @@ def run_demo(folder: Path, out: TextIO, clock: Clock, now=None) -> int:
     demo.tick()
     with Session(demo.app.engine) as s:
         for case in s.exec(select(Case).order_by(Case.id)):
-            print("\n" + timeline(s, demo.app.partnership, case), file=out)
+            show("\n" + timeline(s, demo.app.partnership, case), out)
     sent = sorted((folder / "sent" / "new").glob("*.eml"))
-    print(f"\n{len(sent)} mails were 'sent': open them from {folder / 'sent' / 'new'}/*.eml", file=out)
+    show(f"\n{len(sent)} mails were 'sent': open them from {folder / 'sent' / 'new'}/*.eml", out)
     config = folder.resolve() / "config.toml"
-    print(f"\nThe demo wrote {config}, its own settings: commands given it read the demo's database, e.g.\n"
+    show(f"\nThe demo wrote {config}, its own settings: commands given it read the demo's database, e.g.\n"
           f"    .venv/bin/escalations --config {config} cases\n"
           f"    .venv/bin/escalations --config {config} case {demo.case_ref(1)}\n"
-          f"    .venv/bin/escalations --config {config} digest --week 2026-W48", file=out)
+          f"    .venv/bin/escalations --config {config} digest --week 2026-W48", out)
     demo.now = (now or clock.now)().astimezone(LONDON)  # the desk runs on the real clock (or --now's)
     desk_demo.ready(demo.app, folder.resolve(), out)
     return 0
