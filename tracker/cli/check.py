@@ -94,7 +94,7 @@ def _desk(config) -> tuple[str, bool, str]:
     try:
         desk = desk_settings(config)
     except ConfigError as exc:
-        return "desk", False, str(exc)
+        return "desk", False, str(exc.in_file(config.path) if exc.file == "config.toml" else exc)
     ways = ", ".join(w for w, on in (("links by email", desk.links), (f"{desk.oidc and desk.oidc.label} sign-in",
                                                                      desk.oidc)) if on)
     try:
