@@ -176,16 +176,13 @@ def test_a_config_error_names_its_file(tmp_path, capsys):
     assert code == 2 and "no config file at" in capsys.readouterr().err
 
 
-def test_run_once_against_an_inbox_nobody_answers(site, capsys):
+def test_run_once_against_an_inbox_nobody_answers(site, capsys, monkeypatch):
     config = site / "config.toml"
     config.write_text(config.read_text().replace(f'[inbox]\npath = "{site}/inbox"',
         '[inbox]\nkind = "imap"\nhost = "127.0.0.1"\nport = 1\nsecurity = "tls"\nusername = "u"\n'
         'password_env = "ESCALATIONS_TEST_NO_PASSWORD"'))
-    os.environ["ESCALATIONS_TEST_NO_PASSWORD"] = "x"
-    try:
-        code, out, err = run(site, capsys, "run", "--once")
-    finally:
-        del os.environ["ESCALATIONS_TEST_NO_PASSWORD"]
+    monkeypatch.setenv("ESCALATIONS_TEST_NO_PASSWORD", "x")
+    code, out, err = run(site, capsys, "run", "--once")
     assert code == 1 and len(err.strip().splitlines()) == 1
     assert "the inbox (imap tls 127.0.0.1:1) failed" in err and "escalations check" in err
 
@@ -238,7 +235,14 @@ def test_safe_keeps_text_and_escapes_controls():
 
 def test_files_holding_case_content_are_created_owner_only(site, capsys):
     opened(site, capsys)
-    os.umask(0o022)
+    before = os.umask(0o022)  # a usual umask would leave a new file readable by everyone
+    try:
+        wrote(site, capsys)
+    finally:
+        os.umask(before)
+
+
+def wrote(site, capsys):
     for args, name in ((["case", "ESC-2026-0001", "--export"], "case.html"), (["digest", "--html"], "d.html"),
                        (["export", "--csv"], "r.csv")):
         assert run(site, capsys, *args, str(site / name))[0] == 0
@@ -258,6 +262,12 @@ def test_times_are_the_partnerships(site, capsys):
     assert "17:00" in out  # the close of business, London time
     code, out, _ = run(site, capsys, "case", "ESC-2026-0001")
     assert "2026-11-23 10:00" in out
+    from datetime import datetime, timezone
+    (site / "heartbeat.json").write_text(json.dumps({
+        "pid": 1, "host": "h", "alive_at": datetime.now(timezone.utc).isoformat(),
+        "mailbox_reached_at": "2026-07-01T09:00:00+00:00"}))
+    code, out, _ = run(site, capsys, "status")
+    assert "mailbox last reached 2026-07-01 10:00:00 BST" in out
 
 
 def test_a_stage_is_found_in_any_case(site, capsys):
