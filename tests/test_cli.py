@@ -302,3 +302,12 @@ def test_demo_says_how_the_next_commands_read_its_database(tmp_path, capsys, mon
     assert f"--config {config} cases" in out and f"--config {config} digest" in out
     assert main(["--config", str(config), "case", "esc-2026-0001"]) == 0
     assert "ESC-2026-0001" in capsys.readouterr().out
+
+
+def test_demo_never_removes_a_folder_it_did_not_write(tmp_path, capsys):
+    mine = tmp_path / "documents"
+    mine.mkdir()
+    (mine / "letter.txt").write_text("keep me")
+    assert main(["demo", "--dir", str(mine)]) == 2
+    assert "not a folder an earlier demo left" in capsys.readouterr().err
+    assert (mine / "letter.txt").read_text() == "keep me"

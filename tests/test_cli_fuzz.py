@@ -134,7 +134,8 @@ def judge(code, out: str, err: str, args: list[str]) -> None:
 def test_random_arguments_in_process(site, data):
     args = data.draw(argv(site))
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    # in the site's folder: a relative path drawn as an output file must land there, not here
+    with contextlib.chdir(site), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(args)
     judge(code, out.getvalue(), err.getvalue(), args)
 

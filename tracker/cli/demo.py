@@ -187,10 +187,28 @@ def demo_config(folder: Path):
     return config_from_dict(data, base=folder, path=folder / "config.toml")
 
 
+MARK = "# Written by `escalations demo`"  # the first line of the config.toml it leaves (tracker.desk.demo)
+
+
+def _clear(folder: Path) -> None:
+    """Remove the last demo's folder; never a folder the demo did not write (`--dir ~`)."""
+    from tracker.errors import UsageError
+
+    config = folder / "config.toml"
+    try:
+        ours = config.read_text(encoding="utf-8").startswith(MARK)
+    except (OSError, UnicodeDecodeError):
+        ours = False
+    if not folder.is_dir() or not (ours or not any(folder.iterdir())):
+        raise UsageError(f"{folder} exists and is not a folder an earlier demo left: give --dir a new or "
+                         "empty folder, or the demo's own")
+    shutil.rmtree(folder)
+
+
 def run_demo(folder: Path, out: TextIO, clock: Clock, now=None) -> int:
     """The demo in `folder`; `now` (the service's time, for --now) is when the desk's link is asked."""
     if folder.exists():
-        shutil.rmtree(folder)
+        _clear(folder)
     (folder / "inbox" / "new").mkdir(parents=True)
     demo = Demo(folder.resolve(), out, clock)
     from mailer.inbox import MaildirInbox
