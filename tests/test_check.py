@@ -102,3 +102,40 @@ def test_cases_under_another_partnership_id_are_warned_of(tmp_path, capsys):
     assert check(path, SystemClock()) == 0
     [warn] = lines(capsys, "database WARN")
     assert "holds 1 case(s) of partnership 'test'" in warn and "put it back to 'test'" in warn
+
+
+def test_a_server_that_greets_then_says_nothing_fails_at_sign_in(tmp_path, capsys, monkeypatch):
+    """IMAPS with the throw-away CA (verification on): connect, TLS and greeting pass; then silence."""
+    import ssl
+
+    from testbed.pki import make_test_pki
+
+    pki = make_test_pki(tmp_path / "pki")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(pki.server_cert, pki.server_key)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    held = []
+
+    def serve():
+        for _ in range(2):
+            try:
+                conn = context.wrap_socket(listener.accept()[0], server_side=True)
+                conn.sendall(b"* OK IMAP4rev1 ready\r\n")
+                held.append(conn)
+            except OSError:
+                return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    monkeypatch.setenv("ESCALATIONS_TEST_PASSWORD", "x")
+    inbox = server(listener.getsockname()[1], "tls").replace('"127.0.0.1"', '"localhost"') + f'\nca_file = "{pki.ca_cert}"'
+    try:
+        assert check(config(tmp_path, inbox, f'path = "{tmp_path}/out"'), SystemClock()) == 1
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+    [line] = lines(capsys, "inbox")
+    assert "FAIL" in line and "sign-in" in line and "no answer within 10 s" in line, line
