@@ -50,9 +50,13 @@ def run_once(app: App) -> Pass:
     done = Pass()
     try:
         done.handled = _inbox(app, held, done)
+        _keep(held, done)
         done.touched = len(app.sweep())
+        _keep(held, done)
         done.digest = app.digest_catch_up()
+        _keep(held, done)
         done.purged = len(app.purge())
+        _keep(held, done)
         try:
             done.sent = asyncio.run(app.send_all())
         except Exception as exc:  # noqa: BLE001 - the outbox keeps every row for the next pass
@@ -62,6 +66,12 @@ def run_once(app: App) -> Pass:
     if done.failures:
         raise CommandFailed(f"{done}; but " + "; ".join(done.failures))
     return done
+
+
+def _keep(held: MailboxLease, done: Pass) -> None:
+    """Renew the lease between steps (it lasts 15 s); a pass that lost it stops where it is."""
+    if held.renewal_due() and not held.hold():
+        raise CommandFailed(f"{done}; then the mailbox lease went to another instance, which does the rest")
 
 
 def _inbox(app: App, held: MailboxLease, done: Pass) -> int:
