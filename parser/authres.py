@@ -15,7 +15,9 @@ Receivers partnerships use:
 
 The rule (`judge`): DMARC must pass for the From domain, aligned (the result's header.from
 is the From address's domain), in every DMARC result of the trusted block (two results do
-not let the first decide). SPF or DKIM passing, for whatever domain, is not enough.
+not let the first decide). SPF or DKIM passing, for whatever domain, is not enough. Through
+Microsoft, `compauth=fail` refuses whatever DMARC said; of the ARC-Authentication-Results,
+only the newest (topmost) counts, and only when mx.microsoft.com wrote it.
 
 The parser is ours: PyPI's `authres` (last release 2019) refuses Microsoft's header, which
 has no authserv-id. This one tokenises per RFC 8601/5322: comments (nested) are dropped,
@@ -170,10 +172,9 @@ def trusted_results(head: Head, trust: TrustSettings) -> tuple[Result, ...] | No
                 break
             block.append(r)
         return tuple(x for r in block for x in r.results)
-    if trust.microsoft:
-        arc = [parse_results(v, arc=True) for v in head.arc_auth_results[:20]]
-        top = next((r for r in arc if r.authserv_id == MICROSOFT_ARC_ID), None)
-        if top is not None:
+    if trust.microsoft and head.arc_auth_results:
+        top = parse_results(head.arc_auth_results[0], arc=True)  # the newest instance only: ones
+        if top.authserv_id == MICROSOFT_ARC_ID:                   # below it anyone could have written
             return top.results
     return None
 
@@ -198,6 +199,8 @@ def judge(head: Head | None, trust: TrustSettings) -> Verdict:
 
 
 def _dmarc(results: tuple[Result, ...], domain: str, trust: TrustSettings) -> Verdict:
+    if trust.microsoft and any(r.method == "compauth" and r.result == "fail" for r in results):
+        return Verdict(True, False, "compauth=fail (Exchange Online judged the sender spoofed)")
     dmarc = [r for r in results if r.method == "dmarc"]
     if not dmarc:
         compauth = [r for r in results if r.method == "compauth"]

@@ -115,3 +115,18 @@ def test_parse_message_exposes_the_head_for_the_tracker():
     raw = f"Authentication-Results: {SELF_HOSTED}\r\nFrom: {FROM}\r\nSubject: [ESC-2026-0042] x\r\n\r\nUPDATE: ok"
     parsed = parse_message(raw.encode())
     assert judge(parsed.head, MX).passed
+
+
+def test_through_microsoft_compauth_fail_refuses_whatever_dmarc_said():
+    value = EXCHANGE.replace("compauth=pass reason=100", "compauth=fail reason=000")
+    verdict = judge(head(("Authentication-Results", value)), M365)
+    assert not verdict.passed and "compauth=fail" in verdict.reason
+    assert judge(head(("Authentication-Results", value)), MX).reason.startswith("no Authentication-Results")
+
+
+def test_only_the_newest_arc_results_count_and_only_from_microsoft():
+    other = EXCHANGE_ARC.replace("i=1; mx.microsoft.com", "i=2; mx.evil.example")
+    assert not judge(head(("ARC-Authentication-Results", other), ("ARC-Authentication-Results", EXCHANGE_ARC)),
+                     M365).passed  # a Microsoft-looking instance below another server's is anyone's to write
+    assert judge(head(("ARC-Authentication-Results", EXCHANGE_ARC)), M365).passed
+    assert not judge(head(("ARC-Authentication-Results", EXCHANGE_ARC)), GMAIL).passed
