@@ -29,13 +29,38 @@ def check(config_path: str, clock: Clock, partnership: str | None = None) -> int
 def _check_one(config, clock: Clock) -> bool:
     print(f"config   ok    {config.path}: partnership {config.partnership.id}, policy {config.partnership.policy.name}")
     _assumptions(config.partnership.policy)
-    results = [_templates(config.partnership.templates_dir), _database(config.database_url),
+    results = [_authentication(config.partnership), _templates(config.partnership.templates_dir), _database(config.database_url),
                _inbox(config.partnership.inbox, clock), _outgoing(config.partnership.outgoing, clock)]
     if config.desk:
         results.append(_desk(config))
     for name, ok, detail in results:
         print(f"{name:<8} {'ok  ' if ok else 'FAIL'}  {detail}")
     return all(ok for _, ok, _ in results)
+
+
+def _authentication(p) -> tuple[str, bool, str]:
+    """Whose word confirms a sender, plainly; warnings printed where it is off or may not
+    reach this mailbox. Not set fails: no message could open or move a case."""
+    sec, where = p.security, f"{p.inbox.host}" if p.inbox.kind == "imap" else "a local folder"
+    if sec.migrated:
+        print(f"security WARN  security.trusted_authserv_ids / require_authentication are replaced by "
+              f"receiving_server: {sec.migrated}; mail with no result from it is now refused too")
+    if sec.receiving_server == "":
+        return "security", False, ("authentication cannot be applied: security.receiving_server is not set, so no "
+                                   "sender can be confirmed and no message will open or move a case (each is "
+                                   'quarantined); set it to "microsoft", "google" or "self-hosted" (README.md, Security)')
+    if sec.receiving_server == "none":
+        print('security WARN  AUTHENTICATION IS OFF (receiving_server = "none"): any From is believed, so forged '
+              "mail can open, move and withdraw cases; only for a local demo or a test rig")
+        return "security", True, 'receiving_server = "none": no sender is checked'
+    hosts = {"microsoft": (".office365.com", ".outlook.com"), "google": (".gmail.com", ".googlemail.com")}
+    expected = hosts.get(sec.receiving_server)
+    if p.inbox.kind != "imap" or (expected and not p.inbox.host.lower().endswith(expected)):
+        print(f"security WARN  the inbox is {where}, not a {sec.receiving_server} mailbox: authentication can be "
+              f"applied only if its mail arrives through {sec.receiving_server} with its Authentication-Results")
+    who = {"microsoft": "Exchange Online (its Authentication-Results, compauth, ARC from mx.microsoft.com)",
+           "google": "Google (mx.google.com)"}.get(sec.receiving_server, f"the MX writing {', '.join(sec.authserv_ids)}")
+    return "security", True, f"a message acts only when {who} says dmarc=pass for its From domain"
 
 
 def _assumptions(policy) -> None:
