@@ -98,6 +98,7 @@ def service_config(stack, tmp_path, monkeypatch, oauth2: dict, username: str = I
                         "partner_domains": ["partnership.example.test", "council.example.test",
                                             "health.example.test"]},
         "database": {"url": f"sqlite:///{tmp_path / 'cases.db'}", "url_env": ""},
+        "security": {"receiving_server": "none"},  # the test Postfix writes no Authentication-Results
         **servers(stack, oauth2, username),
     }, base=tmp_path)
 
