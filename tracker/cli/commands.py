@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from datetime import datetime
@@ -86,8 +87,12 @@ def cmd_deadlines(args) -> int:
 def cmd_run(args) -> int:
     from tracker.daemon.logs import configure
 
+    from tracker.incoming.authenticity import startup_warning
+
     apps = _apps(args)
     configure(apps[0].config.log_level)
+    for warning in filter(None, (startup_warning(app.partnership.security) for app in apps)):
+        logging.getLogger("tracker.daemon").warning("%s", warning)
     if args.once:
         for app in apps:
             handled, sent = app.run_once()

@@ -44,6 +44,17 @@ LETTER = "sender_not_confirmed"
 _ADDRESS_IN_PARENS = re.compile(r" \([^()]*@[^()]*\)")
 
 
+def startup_warning(sec: SecurityConfig) -> str | None:
+    """What the daemon logs at every start where no sender is checked, or none can be."""
+    if sec.receiving_server == "none":
+        return ('SECURITY: senders are NOT authenticated (security.receiving_server = "none"): any From is believed; '
+                "for a local demo or a test rig only")
+    if not sec.receiving_server:
+        return ("SECURITY: security.receiving_server is not set: no sender can be confirmed, so no message will open "
+                "or move a case (each is quarantined); `escalations check` says what to set")
+    return None
+
+
 def authentication_problem(sec: SecurityConfig, head: Head | None) -> str | None:
     """Why the receiving server's word does not let this message act, or None if it does.
 
