@@ -103,4 +103,4 @@ def tell_sender(session: Session, ctx: Context, msg: ParsedMessage, way: str) ->
               "delegate": head.agent.address if way == "ambiguous_sender" else None}
     letter = Letter(LETTER, to, values, in_reply_to=msg.message_id if way == "ambiguous_sender" else None,
                     auto="auto-replied")
-    return bool(post(session, ctx, None, f"{LETTER}{day}", [letter], []))
+    return bool(post(session, ctx, None, f"{way}{day}", [letter], []))  # the key: once a day, each way
