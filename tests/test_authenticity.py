@@ -151,3 +151,29 @@ def test_check_says_plainly_whether_authentication_applies(tmp_path, capsys, tab
     out = capsys.readouterr().out
     for line in says:
         assert line in out, out
+
+
+EXCHANGE = ("spf=pass (sender IP is 192.0.2.41) smtp.mailfrom=health.example.test; dkim=pass header.d=health.example.test;"
+            "dmarc=pass action=none header.from=health.example.test;compauth=pass reason=100")
+
+
+@pytest.mark.parametrize("waiting, code, says", [
+    ([], 0, "security ok    no mail in the mailbox yet to show microsoft's verdict"),
+    ([f"Authentication-Results: {EXCHANGE}"], 0, "security ok    1 of the newest 1 messages carry microsoft's verdict"),
+    ([f"Authentication-Results: {MX}; dmarc=pass header.from=health.example.test", ""], 1,
+     "security FAIL  authentication cannot be applied to this mailbox: 0 of the newest 2 messages carry microsoft's "
+     f"verdict; the others' topmost Authentication-Results: {MX}, nobody"),
+])
+def test_check_reads_the_mailbox_for_the_receiver_s_verdict(tmp_path, capsys, waiting, code, says):
+    from tracker.cli.check import check
+    from tracker.daemon.clock import SystemClock
+
+    for n, header in enumerate(waiting):
+        (tmp_path / "in" / "new").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "in" / "new" / f"{n}.eml").write_bytes(f"{header}\r\nFrom: {OTHER}\r\n\r\nhi".lstrip().encode())
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "c.db"}"\nurl_env = ""\n[inbox]\nkind = "maildir"\n'
+                      f'path = "{tmp_path / "in"}"\n[outgoing]\nkind = "maildir"\npath = "{tmp_path / "out"}"\n'
+                      '[security]\nreceiving_server = "microsoft"\n')
+    assert check(str(config), SystemClock()) == code
+    assert says in capsys.readouterr().out

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import smtplib
 import tomllib
+from dataclasses import replace
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -214,3 +215,20 @@ def test_the_spoofing_table(mailstack, tmp_path, monkeypatch, config):
     assert seen == wanted
     moved = sum(1 for _, _, changed, _ in seen if changed)
     assert (moved, sum(n for *_, n in seen)) == ((0, 0) if config == "shipped" else (2, 9))
+    the_check_reads_this_mailbox(app, config)
+
+
+def the_check_reads_this_mailbox(app: App, config: str) -> None:
+    """`escalations check` reads the newest headers of each folder over IMAP: mail carrying
+    the named receiver's verdict, or none of it (Exchange-shaped mail, Google named)."""
+    from tracker.cli.check import _verdicts_in_mailbox
+
+    p = app.partnership
+    if config == "shipped":
+        google = replace(p.security, receiving_server="google", authserv_ids=("mx.google.com",))
+        _, ok, said = _verdicts_in_mailbox(replace(p, security=google), SystemClock())
+        assert not ok and said.startswith("authentication cannot be applied to this mailbox: 0 of the newest 6 "), said
+    else:  # the newest 5 of Quarantine and the 3 in Processed; rows 14 and 15 carry no Google or MX verdict
+        _, ok, said = _verdicts_in_mailbox(p, SystemClock())
+        assert ok and said.startswith({"microsoft": "7", "google": "5", "self-hosted": "5"}[config]
+                                      + " of the newest 8 messages carry "), said

@@ -29,8 +29,12 @@ def check(config_path: str, clock: Clock, partnership: str | None = None) -> int
 def _check_one(config, clock: Clock) -> bool:
     print(f"config   ok    {config.path}: partnership {config.partnership.id}, policy {config.partnership.policy.name}")
     _assumptions(config.partnership.policy)
-    results = [_authentication(config.partnership), _templates(config.partnership.templates_dir), _database(config.database_url),
-               _inbox(config.partnership.inbox, clock), _outgoing(config.partnership.outgoing, clock)]
+    p = config.partnership
+    inbox = _inbox(p.inbox, clock)
+    results = [_authentication(p), _templates(p.templates_dir), _database(config.database_url), inbox,
+               _outgoing(p.outgoing, clock)]
+    if p.security.receiving_server not in ("", "none") and inbox[1]:
+        results.append(_verdicts_in_mailbox(p, clock))
     if config.desk:
         results.append(_desk(config))
     for name, ok, detail in results:
@@ -61,6 +65,30 @@ def _authentication(p) -> tuple[str, bool, str]:
     who = {"microsoft": "Exchange Online (its Authentication-Results, compauth, ARC from mx.microsoft.com)",
            "google": "Google (mx.google.com)"}.get(sec.receiving_server, f"the MX writing {', '.join(sec.authserv_ids)}")
     return "security", True, f"a message acts only when {who} says dmarc=pass for its From domain"
+
+
+def _verdicts_in_mailbox(p, clock: Clock, n: int = 5) -> tuple[str, bool, str]:
+    """Does mail in this mailbox carry the named receiver's verdict? The newest messages of
+    each folder are read (headers only): if none does, authentication cannot be applied here."""
+    from tracker.daemon.app import open_inbox
+    from tracker.incoming.authenticity import verdicts_in
+
+    try:
+        inbox = open_inbox(p.inbox, clock)
+        try:
+            heads = inbox.recent_heads(("INBOX", p.inbox.processed_folder, p.inbox.quarantine_folder), n)
+        finally:
+            inbox.close()
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return "security", False, f"could not read the mailbox's newest headers: {exc.__class__.__name__}: {exc}"
+    carried, others = verdicts_in(p.security, heads)
+    if not heads:
+        return "security", True, f"no mail in the mailbox yet to show {p.security.receiving_server}'s verdict"
+    seen = f"; the others' topmost Authentication-Results: {', '.join(sorted(set(others)))}" if others else ""
+    said = f"{carried} of the newest {len(heads)} messages carry {p.security.receiving_server}'s verdict{seen}"
+    if carried == 0:
+        return "security", False, f"authentication cannot be applied to this mailbox: {said}; check receiving_server"
+    return "security", True, said
 
 
 def _assumptions(policy) -> None:

@@ -29,8 +29,8 @@ import re
 from sqlmodel import Session
 
 from parser import ParsedMessage
-from parser.authres import judge
-from parser.head import Head
+from parser.authres import judge, parse_results, trusted_results
+from parser.head import Head, read_head
 from tracker.cases.context import Context
 from tracker.cases.post import post
 from tracker.config.security import trust_settings
@@ -72,6 +72,20 @@ def authentication_problem(sec: SecurityConfig, head: Head | None) -> str | None
         return NOT_SET
     verdict = judge(head, trust)
     return None if verdict.passed else verdict.reason
+
+
+def verdicts_in(sec: SecurityConfig, raws: list[bytes]) -> tuple[int, list[str]]:
+    """Of these messages (header blocks), how many carry the trusted receiver's verdict; and
+    who wrote the topmost Authentication-Results of those that do not ("nobody": none)."""
+    trust = trust_settings(sec)
+    carried, others = 0, []
+    for head in map(read_head, raws):
+        if trust is not None and trusted_results(head, trust) is not None:
+            carried += 1
+        else:
+            first = parse_results(head.auth_results[0]) if head.auth_results else None
+            others.append("nobody" if first is None else first.authserv_id or "a server writing no authserv-id")
+    return carried, others
 
 
 def ambiguity(head: Head | None) -> str | None:
