@@ -256,7 +256,8 @@ def _toml(stack, idp, app_id, tmp_path) -> str:
     return (f'[partnership]\nid = "oauth"\naddress = "{SENDING_ADDRESS}"\n'
             f'[database]\nurl = "sqlite:///{tmp_path / "cases.db"}"\nurl_env = ""\n'
             f'[inbox]\nkind = "imap"\nport = {stack.imaps_port}\n{server}'
-            f'[outgoing]\nkind = "smtp"\nport = {stack.smtp_port}\nsecurity = "starttls"\n{server}')
+            f'[outgoing]\nkind = "smtp"\nport = {stack.smtp_port}\nsecurity = "starttls"\n{server}'
+            '[security]\nreceiving_server = "none"\n')  # the test Postfix writes no verdict
 
 
 def _certificate(name: str) -> tuple[bytes, bytes]:
