@@ -177,3 +177,12 @@ def test_check_reads_the_mailbox_for_the_receiver_s_verdict(tmp_path, capsys, wa
                       '[security]\nreceiving_server = "microsoft"\n')
     assert check(str(config), SystemClock()) == code
     assert says in capsys.readouterr().out
+
+
+def test_every_start_says_when_senders_are_not_or_cannot_be_checked():
+    from tracker.config.values import SecurityConfig
+    from tracker.incoming.authenticity import startup_warning
+
+    assert "NOT authenticated" in startup_warning(SecurityConfig(receiving_server="none"))
+    assert "is not set" in startup_warning(SecurityConfig())
+    assert startup_warning(SecurityConfig(receiving_server="microsoft")) is None

@@ -28,7 +28,6 @@ import re
 
 from sqlmodel import Session
 
-from parser import ParsedMessage
 from parser.authres import judge, parse_results, trusted_results
 from parser.head import Head, read_head
 from tracker.cases.context import Context
@@ -102,11 +101,12 @@ def on_behalf(head: Head | None) -> bool:
     return bool(head and head.author.address and head.agent.address and head.agent.address != head.author.address)
 
 
-def tell_sender(session: Session, ctx: Context, msg: ParsedMessage, way: str) -> bool:
-    """The note (see above) to the From address, once a day; True if one was queued."""
-    p, head = ctx.partnership, msg.head
+def tell_sender(session: Session, ctx: Context, head: Head | None, way: str) -> bool:
+    """The note (see above) to the From address, once a day; True if one was queued. Takes
+    the Head alone, so a caller judging before the body is read can tell as well."""
+    p = ctx.partnership
     to = head.author.address if head else None
-    if not to or msg.via_list or (p.partner_domains and not within(p.partner_domains, to)):
+    if not to or head.via_list or (p.partner_domains and not within(p.partner_domains, to)):
         return False
     if way == "unauthenticated" and trust_settings(p.security) is None:
         return False
@@ -115,6 +115,6 @@ def tell_sender(session: Session, ctx: Context, msg: ParsedMessage, way: str) ->
     day = p.calendar.local(ctx.now).date().isoformat()
     values = {"partnership": p.name, "address": p.address, "ref": None, "way": way,
               "delegate": head.agent.address if way == "ambiguous_sender" else None}
-    letter = Letter(LETTER, to, values, in_reply_to=msg.message_id if way == "ambiguous_sender" else None,
+    letter = Letter(LETTER, to, values, in_reply_to=head.message_id if way == "ambiguous_sender" else None,
                     auto="auto-replied")
     return bool(post(session, ctx, None, f"{way}{day}", [letter], []))  # the key: once a day, each way

@@ -36,7 +36,7 @@ def handle(session: Session, ctx: Context, msg: ParsedMessage | None, inbound_id
     if way == "bounce" and msg is not None:
         return _bounce(session, ctx, msg, inbound_id)
     if way in SENDER_REFUSED and msg is not None:
-        told = tell_sender(session, ctx, msg, way)
+        told = tell_sender(session, ctx, msg.head, way)
         return Outcome(QUARANTINE, f"{way}: {REASONS[way]}: {_why(ctx, msg, way)}" + ("; sender told" if told else ""))
     if way in REASONS or msg is None:
         answered = way in ANSWERED and msg is not None and _answer_refused(session, ctx, msg, inbound_id, way)
