@@ -160,17 +160,28 @@ def _result(words: list[str]) -> Result | None:
 # --- the verdict ------------------------------------------------------------------------
 
 def trusted_results(head: Head, trust: TrustSettings) -> tuple[Result, ...] | None:
-    """The results of the trusted receiver's topmost block, or None if it wrote none."""
+    """The results of the trusted receiver's topmost block, or None if it wrote none. The
+    block is the first header from a trusted receiver and those from the same receiver that
+    follow it *directly* (no other field between: one header per milter); a header in its
+    name further down is anyone's, and would otherwise add a DMARC pass where the receiver
+    wrote no DMARC result."""
     ids = {i.lower() for i in trust.authserv_ids}
-    parsed = [parse_results(v) for v in head.auth_results[:50]]
     trusted = lambda r: (r.authserv_id in ids) or (trust.microsoft and r.authserv_id is None)  # noqa: E731
-    start = next((i for i, r in enumerate(parsed) if trusted(r)), None)
-    if start is not None:
-        block = [parsed[start]]
-        for r in parsed[start + 1:]:
-            if r.authserv_id != parsed[start].authserv_id:
+    block: list[AuthResults] = []
+    seen = 0
+    for name, value in head.fields:
+        if name != "authentication-results":
+            if block:
                 break
-            block.append(r)
+            continue
+        parsed = parse_results(value)
+        if block and parsed.authserv_id != block[0].authserv_id:
+            break
+        if block or trusted(parsed):
+            block.append(parsed)
+        elif (seen := seen + 1) >= 50:
+            break
+    if block:
         return tuple(x for r in block for x in r.results)
     if trust.microsoft and head.arc_auth_results:
         top = parse_results(head.arc_auth_results[0], arc=True)  # the newest instance only: ones

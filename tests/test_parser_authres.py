@@ -78,6 +78,12 @@ def test_quoted_values_comments_and_nested_comments_end_nothing():
     # Exchange's own header is on top; a header without id the sender wrote lower down is not
     ([("Authentication-Results", EXCHANGE.replace("dmarc=pass", "dmarc=fail")),
       ("Received", "from evil.example"), ("Authentication-Results", EXCHANGE)], M365, False, "dmarc=fail"),
+    # the receiver gave no DMARC result (the domain publishes none): a pass in its name further
+    # down is the sender's own, however near, and adds nothing
+    ([("Authentication-Results", "mx.google.com; dkim=pass header.i=@evil.example; spf=pass smtp.mailfrom=evil.example"),
+      ("Received", "from mail.evil.example by mx.google.com"),
+      ("Authentication-Results", "mx.google.com; dmarc=pass header.from=council.example.test")], GMAIL, False,
+     "gave no DMARC result"),
     ([("Authentication-Results", "evil.example; dmarc=pass header.from=council.example.test")], MX, False,
      "no Authentication-Results from a trusted"),
     ([("Authentication-Results", EXCHANGE.replace("dmarc=pass", "dmarc=bestguesspass"))], M365, False,

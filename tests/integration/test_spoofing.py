@@ -119,6 +119,10 @@ def rows(notice: str):
         ("10 forged passes, in every receiver's shape, below the receiver's fail", lambda s: received(
             s, FORGED_PASS.encode() + reply(f"From: Drew Sample <{OTHER}>"), HEALTH_FAIL),
          ("unauthenticated", False, 0), nobody),
+        ("10b the receiver gave no DMARC result (no policy published); a pass in its name below", lambda s: received(
+            s, (f"Authentication-Results: {verdict(s, HEALTH_PASS)}\r\n").encode() + reply(f"From: Drew Sample <{OTHER}>"),
+            "spf=pass smtp.mailfrom=evil.example", "dkim=pass header.d=evil.example"),
+         ("unauthenticated", False, 0), nobody),
         ("11 a pass from another server above the receiver's fail", lambda s: (
             f"Authentication-Results: relay.evil.example; {HEALTH_PASS}\r\n".encode()
             + received(s, reply(f"From: Drew Sample <{OTHER}>"), HEALTH_FAIL)),
