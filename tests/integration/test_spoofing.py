@@ -15,8 +15,9 @@ shaped, as most partnerships' mail is), and against Microsoft 365-, Google- and 
 shaped ones. A case is opened first (through Microsoft, pass) for the replies to aim at.
 
 A partner address the receiving server did not confirm gets one note a day
-(tracker/incoming/authenticity.py): rows 6 and 19 are the first of their day for the party
-they name, so they carry the one mail; the rows between carry none.
+(tracker/incoming/authenticity.py): rows 7 and 16b are the first of their day for the party
+they name, so they carry the one mail; the later ones carry none. Row 6 is the one note of
+its own kind (sent on someone's behalf).
 """
 from __future__ import annotations
 
@@ -143,6 +144,10 @@ def rows(notice: str):
         ("16 the encoded-word disguise, its DMARC for the attacker's domain", lambda s: received(
             s, message(f"From: {ENCODED} <{ATTACKER}>", "WITHDRAW", in_reply_to=notice), dmarc("pass", "evil.example")),
          ("ambiguous_sender", False, 0), ("ambiguous_sender", False, 0)),
+        ("16b a forged escalation in a worker's name: nothing opens; the worker is told, once today",
+         lambda s: received(s, message(f"From: Casey Tester <{WORKER}>", BODY.replace("CH-7731", "CH-6666"),
+                                       subject="Escalation: early help declined"), dmarc("fail", "council.example.test")),
+         ("unauthenticated", False, 1), nobody),
         ("17 the party's real reply: the case moves", lambda s: received(
             s, reply(f"From: Drew Sample <{OTHER}>"), "spf=pass smtp.mailfrom=health.example.test",
             "dkim=pass header.d=health.example.test", HEALTH_PASS), ("escalated (applied)", True, 4), nobody),
@@ -150,9 +155,9 @@ def rows(notice: str):
             s, message(f"From: Casey Tester <{WORKER}>", BODY.replace("CH-7731", "CH-7732"),
                        subject="Escalation: early help declined"), dmarc("pass", "council.example.test")),
          ("opened", True, 2), nobody),
-        ("19 a forged WITHDRAW from the raiser: they are told, once today", lambda s: received(
+        ("19 a forged WITHDRAW from the raiser: already told today (16b)", lambda s: received(
             s, message(f"From: Casey Tester <{WORKER}>", "WITHDRAW", in_reply_to=notice),
-            dmarc("fail", "council.example.test")), ("unauthenticated", False, 1), nobody),
+            dmarc("fail", "council.example.test")), ("unauthenticated", False, 0), nobody),
     ]
 
 
