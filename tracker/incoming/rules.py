@@ -55,7 +55,7 @@ RULES: tuple[tuple[str, Callable[[Context, ParsedMessage], bool], str], ...] = (
     ("bounce", lambda c, m: m.kind == "bounce", "a delivery failure report: never changes a case"),
     ("auto_reply", lambda c, m: m.kind == "auto_reply", "an automatic reply: never changes a case"),
     ("ambiguous_sender", lambda c, m: ambiguity(m.head) is not None,
-     "the sender is named more than one way (CONTRACT.md §2): nothing moved, never guessed"),
+     "the sender cannot be read as one address (CONTRACT.md §2): nothing moved, never guessed"),
     ("no_sender", lambda c, m: not m.sender, "no readable sender address"),
     ("unauthenticated", lambda c, m: _not_authenticated(c, m) is not None,
      "the receiving server did not confirm the sender (DMARC must pass for the From domain)"),
