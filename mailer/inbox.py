@@ -57,6 +57,9 @@ def poll_wait(seconds: float, stop: Callable[[], bool], sleep: Callable[[float],
         sleep(seconds / slices)
 
 
+HEAD_BYTES = 256_000  # of a Maildir file, for its header block (parser.head stops at 512 KB anyway)
+
+
 class MaildirInbox:
     """A Maildir++ folder; `Processed` and `Quarantine` are its subfolders (`.Processed`)."""
 
@@ -86,6 +89,17 @@ class MaildirInbox:
 
     def wait_for_mail(self, poll_seconds: float, stop: Callable[[], bool], sleep: Callable[[float], object]) -> None:
         poll_wait(poll_seconds, stop, sleep)
+
+    def recent_heads(self, folders: tuple[str, ...], n: int) -> list[bytes]:
+        """The first HEAD_BYTES of the newest `n` messages of each folder (INBOX: this one)."""
+        out = []
+        for folder in folders:
+            root = self.path if folder == "INBOX" else self.path / f".{folder}"
+            files = [f for sub in ("new", "cur") if (root / sub).is_dir() for f in (root / sub).iterdir()]
+            for f in sorted(files, key=lambda f: f.stat().st_mtime)[-n:]:
+                with open(f, "rb") as fh:
+                    out.append(fh.read(HEAD_BYTES))
+        return out
 
     def close(self) -> None:
         pass
@@ -168,6 +182,22 @@ class ImapInbox:
             self.client.create_folder(folder)
             self.client.subscribe_folder(folder)
         self._known_folders.add(folder)
+
+    def recent_heads(self, folders: tuple[str, ...], n: int) -> list[bytes]:
+        """The header blocks of the newest `n` messages of each folder that exists (read-only,
+        nothing marked seen); this inbox's own folder is selected again after."""
+        out = []
+        try:
+            for folder in folders:
+                if not self.client.folder_exists(folder):
+                    continue
+                self.client.select_folder(folder, readonly=True)
+                uids = sorted(self.client.search(["NOT", "DELETED"]))[-n:]
+                fetched = self.client.fetch(uids, ["BODY.PEEK[HEADER]"]) if uids else {}
+                out += [bytes(fetched[u][b"BODY[HEADER]"]) for u in uids if b"BODY[HEADER]" in fetched.get(u, {})]
+        finally:
+            self._select()
+        return out
 
     def has_idle(self) -> bool:
         return self.client.has_capability("IDLE")

@@ -15,7 +15,9 @@ Receivers partnerships use:
 
 The rule (`judge`): DMARC must pass for the From domain, aligned (the result's header.from
 is the From address's domain), in every DMARC result of the trusted block (two results do
-not let the first decide). SPF or DKIM passing, for whatever domain, is not enough.
+not let the first decide). SPF or DKIM passing, for whatever domain, is not enough. Through
+Microsoft, `compauth=fail` refuses whatever DMARC said; of the ARC-Authentication-Results,
+only the newest (topmost) counts, and only when mx.microsoft.com wrote it.
 
 The parser is ours: PyPI's `authres` (last release 2019) refuses Microsoft's header, which
 has no authserv-id. This one tokenises per RFC 8601/5322: comments (nested) are dropped,
@@ -158,22 +160,32 @@ def _result(words: list[str]) -> Result | None:
 # --- the verdict ------------------------------------------------------------------------
 
 def trusted_results(head: Head, trust: TrustSettings) -> tuple[Result, ...] | None:
-    """The results of the trusted receiver's topmost block, or None if it wrote none."""
+    """The results of the trusted receiver's topmost block, or None if it wrote none. The
+    block is the first header from a trusted receiver and those from the same receiver that
+    follow it *directly* (no other field between: one header per milter); a header in its
+    name further down is anyone's, and would otherwise add a DMARC pass where the receiver
+    wrote no DMARC result."""
     ids = {i.lower() for i in trust.authserv_ids}
-    parsed = [parse_results(v) for v in head.auth_results[:50]]
     trusted = lambda r: (r.authserv_id in ids) or (trust.microsoft and r.authserv_id is None)  # noqa: E731
-    start = next((i for i, r in enumerate(parsed) if trusted(r)), None)
-    if start is not None:
-        block = [parsed[start]]
-        for r in parsed[start + 1:]:
-            if r.authserv_id != parsed[start].authserv_id:
+    block: list[AuthResults] = []
+    seen = 0
+    for name, value in head.fields:
+        if name != "authentication-results":
+            if block:
                 break
-            block.append(r)
+            continue
+        parsed = parse_results(value)
+        if block and parsed.authserv_id != block[0].authserv_id:
+            break
+        if block or trusted(parsed):
+            block.append(parsed)
+        elif (seen := seen + 1) >= 50:
+            break
+    if block:
         return tuple(x for r in block for x in r.results)
-    if trust.microsoft:
-        arc = [parse_results(v, arc=True) for v in head.arc_auth_results[:20]]
-        top = next((r for r in arc if r.authserv_id == MICROSOFT_ARC_ID), None)
-        if top is not None:
+    if trust.microsoft and head.arc_auth_results:
+        top = parse_results(head.arc_auth_results[0], arc=True)  # the newest instance only: ones
+        if top.authserv_id == MICROSOFT_ARC_ID:                   # below it anyone could have written
             return top.results
     return None
 
@@ -198,6 +210,8 @@ def judge(head: Head | None, trust: TrustSettings) -> Verdict:
 
 
 def _dmarc(results: tuple[Result, ...], domain: str, trust: TrustSettings) -> Verdict:
+    if trust.microsoft and any(r.method == "compauth" and r.result == "fail" for r in results):
+        return Verdict(True, False, "compauth=fail (Exchange Online judged the sender spoofed)")
     dmarc = [r for r in results if r.method == "dmarc"]
     if not dmarc:
         compauth = [r for r in results if r.method == "compauth"]

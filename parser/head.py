@@ -37,8 +37,9 @@ class Head:
     `sender` is the one address the message may be taken as sent by: the From address when
     it is unambiguous and no Sender header names another; otherwise None, and
     `sender_problems` says why (the tracker quarantines it as ambiguous). A Sender header
-    naming another address is exposed as `agent` beside `author` (CONTRACT.md §2 lets the
-    message count as the Sender's; that is the tracker's decision, never a guess here).
+    naming another address is exposed as `agent` beside `author`: the tracker quarantines
+    such a message as ambiguous (DMARC vouches for the From domain, not the Sender's) and
+    may ask the From address to send from its own (tracker/incoming/authenticity.py).
 
     >>> h = read_head(b"From: Sam <sam@health.example.test>\\r\\nSubject: hi\\r\\n\\r\\nbody")
     >>> h.sender, h.sender_name, h.sender_problems

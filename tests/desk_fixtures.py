@@ -93,6 +93,7 @@ class DeskHarness(Harness):
             "database": {"url": database_url or f"sqlite:///{base / 'cases.db'}", "url_env": ""},
             "inbox": {"kind": "maildir", "path": str(base / "inbox")},
             "outgoing": {"kind": "maildir", "path": str(base / "sent")},
+            "security": {"receiving_server": "none"},  # Maildir mail: no receiving server's verdict
         }, base=base)
         self.app = App.from_config(cfg, SystemClock(), now=clock)
 

@@ -42,7 +42,7 @@ def silent_port():
 def config(tmp_path: Path, inbox: str, outgoing: str, extra: str = "") -> str:
     path = tmp_path / "config.toml"
     path.write_text(f'[partnership]\nid = "test"\n[database]\nurl = "sqlite:///{tmp_path}/c.db"\nurl_env = ""\n'
-                    f'[inbox]\n{inbox}\n[outgoing]\n{outgoing}\n{extra}')
+                    f'[security]\nreceiving_server = "none"\n[inbox]\n{inbox}\n[outgoing]\n{outgoing}\n{extra}')
     return str(path)
 
 

@@ -30,6 +30,8 @@ preset = "wolverhampton"
 [database]
 url = "sqlite:///{base}/cases.db"
 url_env = ""
+[security]
+receiving_server = "none"  # Maildir mail carries no receiving server's verdict
 [inbox]
 path = "{base}/inbox"
 [outgoing]

@@ -32,6 +32,13 @@ def test_shipped_config_loads_with_demo_defaults():
     ({"outgoing": {"kind": "smtp", "host": "h", "security": "none", "allow_insecure": True, "username": "u"}},
      "outgoing.security"),
     ({"security": {"require_authentication": True}}, "security.require_authentication"),
+    ({"security": {"trusted_authserv_ids": []}}, "security.trusted_authserv_ids"),
+    ({"security": {"receiving_server": "exchange"}}, "security.receiving_server"),
+    ({"security": {"receiving_server": "self-hosted"}}, "security.authserv_id"),
+    ({"security": {"receiving_server": "google", "authserv_id": "mx.example.test"}}, "security.authserv_id"),
+    ({"security": {"receiving_server": "google", "accept_compauth": True}}, "security.accept_compauth"),
+    ({"security": {"receiving_server": "microsoft", "trusted_authserv_ids": ["mx.example.test"]}},
+     "security.trusted_authserv_ids"),
     ({"security": {"max_replies_per_address_per_day": -1}}, "security.max_replies_per_address_per_day"),
     ({"directory": [{"agency": "X", "domains": ["x.example.test"], "wizard": "a@x.example.test"}]},
      "directory[0].wizard"),
@@ -104,6 +111,9 @@ path = "{tmp_path / 'sent'}"
 
 [templates]
 dir = "{tmp_path / 'mine'}"
+
+[security]
+receiving_server = "none"
 """)
     assert check(str(config), SystemClock()) == 0
     assert "template ok    " in capsys.readouterr().out

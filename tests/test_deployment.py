@@ -36,6 +36,8 @@ path = "{id}/inbox"
 path = "{id}/sent"
 [daemon]
 heartbeat_file = "{id}/heartbeat.json"
+[security]
+receiving_server = "none"  # Maildir mail: no receiving server's verdict
 """
 
 

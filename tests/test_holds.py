@@ -135,7 +135,7 @@ def test_an_intake_sent_for_someone_else_puts_both_on_the_record_and_tells_both(
 def test_a_reply_records_its_sender_as_the_receiving_server_authenticated_it(tmp_path, clock):
     from tests.helpers.harness import Harness
 
-    h = Harness(tmp_path, clock, extra={"security": {"trusted_authserv_ids": ["mx.partnership.example.test"]}})
+    h = Harness(tmp_path, clock, extra={"security": {"receiving_server": "self-hosted", "authserv_id": "mx.partnership.example.test"}})
     h.deliver(intake(sender=f"Casey Tester <{WORKER}>").replace(
         b"Subject:", b"Authentication-Results: mx.partnership.example.test; dmarc=pass header.from=council.example.test"
         b"\nSubject:", 1))

@@ -78,6 +78,12 @@ def test_quoted_values_comments_and_nested_comments_end_nothing():
     # Exchange's own header is on top; a header without id the sender wrote lower down is not
     ([("Authentication-Results", EXCHANGE.replace("dmarc=pass", "dmarc=fail")),
       ("Received", "from evil.example"), ("Authentication-Results", EXCHANGE)], M365, False, "dmarc=fail"),
+    # the receiver gave no DMARC result (the domain publishes none): a pass in its name further
+    # down is the sender's own, however near, and adds nothing
+    ([("Authentication-Results", "mx.google.com; dkim=pass header.i=@evil.example; spf=pass smtp.mailfrom=evil.example"),
+      ("Received", "from mail.evil.example by mx.google.com"),
+      ("Authentication-Results", "mx.google.com; dmarc=pass header.from=council.example.test")], GMAIL, False,
+     "gave no DMARC result"),
     ([("Authentication-Results", "evil.example; dmarc=pass header.from=council.example.test")], MX, False,
      "no Authentication-Results from a trusted"),
     ([("Authentication-Results", EXCHANGE.replace("dmarc=pass", "dmarc=bestguesspass"))], M365, False,
@@ -115,3 +121,18 @@ def test_parse_message_exposes_the_head_for_the_tracker():
     raw = f"Authentication-Results: {SELF_HOSTED}\r\nFrom: {FROM}\r\nSubject: [ESC-2026-0042] x\r\n\r\nUPDATE: ok"
     parsed = parse_message(raw.encode())
     assert judge(parsed.head, MX).passed
+
+
+def test_through_microsoft_compauth_fail_refuses_whatever_dmarc_said():
+    value = EXCHANGE.replace("compauth=pass reason=100", "compauth=fail reason=000")
+    verdict = judge(head(("Authentication-Results", value)), M365)
+    assert not verdict.passed and "compauth=fail" in verdict.reason
+    assert judge(head(("Authentication-Results", value)), MX).reason.startswith("no Authentication-Results")
+
+
+def test_only_the_newest_arc_results_count_and_only_from_microsoft():
+    other = EXCHANGE_ARC.replace("i=1; mx.microsoft.com", "i=2; mx.evil.example")
+    assert not judge(head(("ARC-Authentication-Results", other), ("ARC-Authentication-Results", EXCHANGE_ARC)),
+                     M365).passed  # a Microsoft-looking instance below another server's is anyone's to write
+    assert judge(head(("ARC-Authentication-Results", EXCHANGE_ARC)), M365).passed
+    assert not judge(head(("ARC-Authentication-Results", EXCHANGE_ARC)), GMAIL).passed

@@ -176,7 +176,8 @@ def test_essex_mails_say_which_numbers_are_the_partnerships_until_it_confirms_th
     config = tmp_path / "config.toml"
     config.write_text(f'[partnership]\nid = "test"\n[policy]\npreset = "essex"\n[database]\n'
                       f'url = "sqlite:///{tmp_path / "c.db"}"\nurl_env = ""\n[inbox]\nkind = "maildir"\n'
-                      f'path = "{tmp_path / "in"}"\n[outgoing]\nkind = "maildir"\npath = "{tmp_path / "out"}"\n')
+                      f'path = "{tmp_path / "in"}"\n[outgoing]\nkind = "maildir"\npath = "{tmp_path / "out"}"\n'
+                      '[security]\nreceiving_server = "none"\n')
     capsys.readouterr()
     assert check(str(config), SystemClock()) == 0
     warned = [x for x in capsys.readouterr().out.splitlines() if x.startswith("policy   WARN")]

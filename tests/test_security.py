@@ -27,7 +27,7 @@ def rows(h, model):
 
 @pytest.fixture
 def guarded(tmp_path, clock):
-    return Harness(tmp_path, clock, extra={"security": {"trusted_authserv_ids": ["mx.partnership.example.test"]}})
+    return Harness(tmp_path, clock, extra={"security": {"receiving_server": "self-hosted", "authserv_id": "mx.partnership.example.test"}})
 
 
 def notice_id(h) -> str:
@@ -44,9 +44,10 @@ PASS = "mx.partnership.example.test; dmarc=pass header.from=council.example.test
 
 def test_spoofed_from_with_failed_dmarc_cannot_open_or_move_a_case(guarded):
     guarded.deliver(with_auth(intake(), "mx.partnership.example.test; dmarc=fail header.from=council.example.test"))
-    assert guarded.run() == (1, 0)
+    assert guarded.run() == (1, 1)  # the one mail: the From address's note (tests/test_authenticity.py)
     assert rows(guarded, Case) == []
     assert rows(guarded, InboundMessage)[0].reason.startswith("unauthenticated")
+    assert [(o.kind, o.recipient) for o in rows(guarded, OutboxMail)] == [("sender_not_confirmed", WORKER)]
 
 
 def test_forged_pass_from_outside_is_ignored_and_the_trusted_fail_counts(guarded):

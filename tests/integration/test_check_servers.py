@@ -31,6 +31,7 @@ def write(tmp_path, mailstack, host: str, ca: bool, monkeypatch) -> str:
     common = f'host = "{host}"\nusername = "{USERS[0]}"\npassword_env = "TEST_MAIL_PASSWORD"\n{ca_line}'
     path = tmp_path / "config.toml"
     path.write_text(f'[partnership]\nid = "test"\n[database]\nurl = "sqlite:///{tmp_path}/c.db"\nurl_env = ""\n'
+                    '[security]\nreceiving_server = "none"\n'  # the test Postfix writes no verdict
                     f'[inbox]\nkind = "imap"\nport = {mailstack.imaps_port}\nsecurity = "tls"\n{common}'
                     f'[outgoing]\nkind = "smtp"\nport = {mailstack.smtp_port}\nsecurity = "starttls"\n{common}')
     return str(path)

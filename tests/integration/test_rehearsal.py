@@ -34,6 +34,7 @@ def write_config(stack, tmp_path: Path) -> Path:
         f'[partnership]\nid = "rehearsal"\naddress = "{INTAKE}"\nbusiness_support = ["{BUSINESS}"]\n'
         'partner_domains = ["partnership.example.test", "council.example.test", "health.example.test"]\n'
         f'[database]\nurl = "sqlite:///{tmp_path}/cases.db"\nurl_env = ""\n'
+        '[security]\nreceiving_server = "none"\n'  # the test Postfix writes no verdict
         f'[inbox]\nkind = "imap"\nport = {stack.imaps_port}\nsecurity = "tls"\n{server}'
         f'[outgoing]\nkind = "smtp"\nport = {stack.smtp_port}\nsecurity = "starttls"\n{server}'
         f'[daemon]\nheartbeat_file = "{tmp_path}/heartbeat.json"\n')

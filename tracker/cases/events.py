@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from parser import ParsedMessage
+from parser.authres import judge
 from parser.keywords import read_correction, read_route
-from parser.authres import TrustSettings, judge
 from parser.personal_data import passages
 from tracker.cases.context import Context
 from tracker.cases.effects import apply
 from tracker.cases.post import post
 from tracker.cases.state import verified_state
+from tracker.config.security import trust_settings
 from tracker.outgoing.letter import Letter
 from tracker.stages.machine import Correct, MailRefused, Reply, Route, advance
 from tracker.stages.state import Person, Transition
@@ -121,6 +122,6 @@ def _failed(session: Session, ctx: Context, row: OutboxMail, event: MailRefused,
 def authenticated(ctx: Context, msg: ParsedMessage) -> str | None:
     """What the partnership's own receiving server said of the sender ("dmarc=pass"), for
     the record beside the address; None where no trusted server said anything."""
-    trusted = ctx.partnership.security.trusted_authserv_ids
-    verdict = judge(msg.head, TrustSettings(authserv_ids=trusted)) if trusted else None
-    return verdict.reason if verdict is not None and verdict.trusted else None
+    trust = trust_settings(ctx.partnership.security)
+    verdict = judge(msg.head, trust) if trust is not None else None
+    return verdict.reason if verdict is not None and verdict.passed else None

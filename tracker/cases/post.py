@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 # Answers to a person's own mail: the kinds a stranger or a loop could make us send.
 ANSWER_KINDS = ("invalid_intake", "not_a_party", "out_of_scope", "refused", "closed_case", "no_keyword",
                 "final_stage", "too_many_cases", "not_accepted", "duplicate_intake", "support_refused",
-                "personal_data", "nothing_held")
+                "personal_data", "nothing_held", "sender_not_confirmed")
 
 
 def post(session: Session, ctx: Context, case: Case | None, key: int | str, batch: list[Letter],

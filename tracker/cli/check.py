@@ -35,13 +35,66 @@ def _check_one(config, clock: Clock) -> bool:
     out(f"config   ok    {config.path}: partnership {config.partnership.id}, policy {config.partnership.policy.name}")
     _assumptions(config.partnership.policy)
     _templates_folder(config)
-    results = [_templates(config.partnership.templates_dir), _database(config.database_url),
-               _inbox(config.partnership.inbox, clock), _outgoing(config.partnership.outgoing, clock)]
+    p = config.partnership
+    inbox = _inbox(p.inbox, clock)
+    results = [_authentication(p), _templates(p.templates_dir), _database(config.database_url), inbox,
+               _outgoing(p.outgoing, clock)]
+    if p.security.receiving_server not in ("", "none") and inbox[1]:
+        results.append(_verdicts_in_mailbox(p, clock))
     if config.desk:
         results.append(_desk(config))
     for name, ok, detail in results:
         out(f"{name:<8} {'ok  ' if ok else 'FAIL'}  {detail}")
     return all(ok for _, ok, _ in results)
+
+
+def _authentication(p) -> tuple[str, bool, str]:
+    """Whose word confirms a sender, plainly; warnings printed where it is off or may not
+    reach this mailbox. Not set fails: no message could open or move a case."""
+    sec, where = p.security, f"{p.inbox.host}" if p.inbox.kind == "imap" else "a local folder"
+    if sec.migrated:
+        out(f"security WARN  security.trusted_authserv_ids / require_authentication are replaced by "
+              f"receiving_server: {sec.migrated}; mail with no result from it is now refused too")
+    if sec.receiving_server == "":
+        return "security", False, ("authentication cannot be applied: security.receiving_server is not set, so no "
+                                   "sender can be confirmed and no message will open or move a case (each is "
+                                   'quarantined); set it to "microsoft", "google" or "self-hosted" (README.md, Security)')
+    if sec.receiving_server == "none":
+        out('security WARN  AUTHENTICATION IS OFF (receiving_server = "none"): any From is believed, so forged '
+              "mail can open, move and withdraw cases; only for a local demo or a test rig")
+        return "security", True, 'receiving_server = "none": no sender is checked'
+    hosts = {"microsoft": (".office365.com", ".outlook.com"), "google": (".gmail.com", ".googlemail.com")}
+    expected = hosts.get(sec.receiving_server)
+    if p.inbox.kind != "imap" or (expected and not p.inbox.host.lower().endswith(expected)):
+        out(f"security WARN  the inbox is {where}, not a {sec.receiving_server} mailbox: authentication can be "
+              f"applied only if its mail arrives through {sec.receiving_server} with its Authentication-Results")
+    who = {"microsoft": "Exchange Online (its Authentication-Results, compauth, ARC from mx.microsoft.com)",
+           "google": "Google (mx.google.com)"}.get(sec.receiving_server, f"the MX writing {', '.join(sec.authserv_ids)}")
+    return "security", True, f"a message acts only when {who} says dmarc=pass for its From domain"
+
+
+def _verdicts_in_mailbox(p, clock: Clock, n: int = 5) -> tuple[str, bool, str]:
+    """Does mail in this mailbox carry the named receiver's verdict? The newest messages of
+    each folder are read (headers only): if none does, authentication cannot be applied here."""
+    from tracker.daemon.app import open_inbox
+    from tracker.incoming.authenticity import verdicts_in
+
+    try:
+        inbox = open_inbox(p.inbox, clock)
+        try:
+            heads = inbox.recent_heads(("INBOX", p.inbox.processed_folder, p.inbox.quarantine_folder), n)
+        finally:
+            inbox.close()
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return "security", False, f"could not read the mailbox's newest headers: {exc.__class__.__name__}: {exc}"
+    carried, others = verdicts_in(p.security, heads)
+    if not heads:
+        return "security", True, f"no mail in the mailbox yet to show {p.security.receiving_server}'s verdict"
+    seen = f"; the others' topmost Authentication-Results: {', '.join(sorted(set(others)))}" if others else ""
+    said = f"{carried} of the newest {len(heads)} messages carry {p.security.receiving_server}'s verdict{seen}"
+    if carried == 0:
+        return "security", False, f"authentication cannot be applied to this mailbox: {said}; check receiving_server"
+    return "security", True, said
 
 
 def _assumptions(policy) -> None:

@@ -2,6 +2,7 @@
 tracker.cli.records; argument parsing is tracker.cli.options, failures tracker.cli.main)."""
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -67,8 +68,12 @@ def cmd_deadlines(args) -> int:
 def cmd_run(args) -> int:
     from tracker.daemon.logs import configure
 
+    from tracker.incoming.authenticity import startup_warning
+
     apps = all_apps(args)
     configure(apps[0].config.log_level)
+    for warning in filter(None, (startup_warning(app.partnership.security) for app in apps)):
+        logging.getLogger("tracker.daemon").warning("%s", warning)
     if args.once:
         from tracker.daemon.once import run_once
 

@@ -175,6 +175,9 @@ def demo_data(folder: Path) -> dict:
     data["outgoing"] = {"kind": "maildir", "path": str(folder / "sent")}
     data["templates"] = {"dir": str(SHIPPED_TEMPLATES)}
     data["daemon"] = {**data.get("daemon", {}), "heartbeat_file": str(folder / "heartbeat.json")}
+    # The demo's invented mail is written straight into a local folder: no receiving server
+    # saw it, so none can vouch for its senders. Said explicitly; never a deployment's setting.
+    data["security"] = {**data.get("security", {}), "receiving_server": "none"}
     return data
 
 

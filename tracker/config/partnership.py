@@ -7,17 +7,16 @@ from datetime import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from tracker.config.readers import (boolean, choice, email, emails, file_path, integer, only_known, table, text,
+from tracker.config.readers import (choice, email, emails, file_path, integer, only_known, table, text,
                                     texts)
 from tracker.config.servers import INBOX_PORTS, OUTGOING_PORTS, server
-from tracker.config.values import PartnershipConfig, SecurityConfig
+from tracker.config.security import security
+from tracker.config.values import PartnershipConfig
 from tracker.errors import ConfigError
 from tracker.policy.calendar import calendar_from_config
 from tracker.policy.directory import directory_from_config
 from tracker.policy.build import policy_from_config
 
-REFUSED_TYPES = (".exe", ".com", ".bat", ".cmd", ".scr", ".js", ".vbs", ".ps1", ".jar", ".msi", ".hta",
-                 ".zip", ".7z", ".rar", ".gz", ".iso", ".docm", ".xlsm", ".html", ".htm")
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
@@ -44,29 +43,9 @@ def partnership(data: Mapping[str, Any], base: Path) -> PartnershipConfig:
         outgoing=server(table(data, "outgoing"), "outgoing", base, default_port=OUTGOING_PORTS),
         templates_dir=file_path(templates, "templates.dir", base, "templates"),
         directory=directory_from_config(data.get("directory", []), data.get("board", {})),
-        security=_security(table(data, "security")),
+        security=security(table(data, "security")),
         retention_days=_retention(table(data, "retention")),
         **_digest(table(data, "digest")),
-    )
-
-
-def _security(t: Mapping[str, Any]) -> SecurityConfig:
-    only_known(t, "security.", {"trusted_authserv_ids", "require_authentication",
-                                "max_replies_per_address_per_day", "max_new_cases_per_sender_per_day", "max_attachment_bytes",
-                                "refused_attachment_types"})
-    require = boolean(t, "security.require_authentication", False)
-    trusted = tuple(x.lower() for x in texts(t, "security.trusted_authserv_ids"))
-    if require and not trusted:
-        raise ConfigError("security.require_authentication",
-                          "needs security.trusted_authserv_ids: the receiving server whose results to trust")
-    types = t.get("refused_attachment_types")
-    return SecurityConfig(
-        trusted_authserv_ids=trusted, require_authentication=require,
-        max_replies_per_address_per_day=integer(t, "security.max_replies_per_address_per_day", 20, 0, 10_000),
-        max_new_cases_per_sender_per_day=integer(t, "security.max_new_cases_per_sender_per_day", 5, 1, 10_000_000),
-        max_attachment_bytes=integer(t, "security.max_attachment_bytes", 10_000_000, 1_000, 100_000_000),
-        refused_attachment_types=tuple(x.lower() for x in texts(t, "security.refused_attachment_types"))
-        if types is not None else REFUSED_TYPES,
     )
 
 

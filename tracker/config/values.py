@@ -90,12 +90,21 @@ class ServerConfig:
         return self.oauth2.describe if self.auth == "oauth2" and self.oauth2 else "password"
 
 
+# Who receives the partnership's mail and writes its verdict on each sender
+# (tracker/config/security.py); "" is the key left out: nobody, so nothing is authenticated.
+RECEIVING_SERVERS = ("microsoft", "google", "self-hosted", "none", "")
+
+
 @dataclass(frozen=True)
 class SecurityConfig:
-    """Who is believed, and how much the service will say to one address."""
+    """Who is believed, and how much the service will say to one address. `receiving_server`:
+    one of RECEIVING_SERVERS; `authserv_ids`: the ids whose Authentication-Results count
+    (self-hosted; ("mx.google.com",) for google); `migrated`: how old keys were read."""
 
-    trusted_authserv_ids: tuple[str, ...] = ()
-    require_authentication: bool = False
+    receiving_server: str = ""
+    authserv_ids: tuple[str, ...] = ()
+    accept_compauth: bool = False
+    migrated: str = ""
     max_replies_per_address_per_day: int = 20
     max_new_cases_per_sender_per_day: int = 5
     max_attachment_bytes: int = 10_000_000

@@ -11,6 +11,7 @@ from tracker.cases.context import Context
 from tracker.cases import holds
 from tracker.cases.events import Failure, on_bounce, on_reply
 from tracker.cases.post import post
+from tracker.incoming.authenticity import ambiguity, authentication_problem, tell_sender
 from tracker.incoming.openings import PROCESSED, QUARANTINE, Openings, Outcome, start_of_day
 from tracker.incoming.rules import INTAKE, REASONS, bad_attachment, intake_problems, kept_attachments, outside_partners
 from tracker.outgoing.letter import Letter
@@ -24,6 +25,9 @@ __all__ = ["PROCESSED", "QUARANTINE", "Openings", "Outcome", "handle", "start_of
 # sender the receiving server could not confirm (answering it would go to whoever was
 # impersonated).
 ANSWERED = ("attachment", "invalid")
+# Refused for who sent them: told only as tracker/incoming/authenticity.py says (once a day,
+# to a From address the receiving server could vouch for, nothing of the message repeated).
+SENDER_REFUSED = ("ambiguous_sender", "unauthenticated")
 
 
 def handle(session: Session, ctx: Context, msg: ParsedMessage | None, inbound_id: int, way: str,
@@ -31,6 +35,9 @@ def handle(session: Session, ctx: Context, msg: ParsedMessage | None, inbound_id
     """Act on one message that went `way`; None for an intake that waits in `openings`."""
     if way == "bounce" and msg is not None:
         return _bounce(session, ctx, msg, inbound_id)
+    if way in SENDER_REFUSED and msg is not None:
+        told = tell_sender(session, ctx, msg.head, way)
+        return Outcome(QUARANTINE, f"{way}: {REASONS[way]}: {_why(ctx, msg, way)}" + ("; sender told" if told else ""))
     if way in REASONS or msg is None:
         answered = way in ANSWERED and msg is not None and _answer_refused(session, ctx, msg, inbound_id, way)
         return Outcome(QUARANTINE, f"{way}: {REASONS.get(way, way)}" + ("; sender told" if answered else ""))
@@ -48,6 +55,11 @@ def handle(session: Session, ctx: Context, msg: ParsedMessage | None, inbound_id
         _answer(session, ctx, msg, inbound_id, "invalid_intake", {"errors": intake_problems(ctx, msg)})
         return Outcome(PROCESSED, "intake with errors: sender told what to fix")
     raise ValueError(f"no handling for {way!r}")
+
+
+def _why(ctx: Context, msg: ParsedMessage, way: str) -> str | None:
+    return ambiguity(msg.head) if way == "ambiguous_sender" else authentication_problem(ctx.partnership.security,
+                                                                                        msg.head)
 
 
 def _reply(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> Outcome:

@@ -6,8 +6,8 @@ import re
 from typing import Callable
 
 from parser import ParsedMessage
-from parser.authres import TrustSettings, judge
 from tracker.cases.context import Context
+from tracker.incoming.authenticity import ambiguity, authentication_problem
 from tracker.stages.rules import within
 
 
@@ -17,15 +17,9 @@ def _outside_partners(ctx: Context, msg: ParsedMessage) -> bool:
 
 
 def _not_authenticated(ctx: Context, msg: ParsedMessage) -> str | None:
-    sec = ctx.partnership.security
-    if not sec.trusted_authserv_ids:
-        return None
-    verdict = judge(msg.head, TrustSettings(authserv_ids=sec.trusted_authserv_ids))
-    if verdict.trusted and not verdict.passed:
-        return verdict.reason
-    if not verdict.trusted and sec.require_authentication:
-        return verdict.reason
-    return None
+    """Why the receiving server's word does not let it act (tracker/incoming/authenticity.py,
+    which judges a Head alone: callable before the body is read)."""
+    return authentication_problem(ctx.partnership.security, msg.head)
 
 
 # Web pages a party sends back on a reply (the record the service sends them is one) are
@@ -60,9 +54,11 @@ RULES: tuple[tuple[str, Callable[[Context, ParsedMessage], bool], str], ...] = (
     ("own_mail", lambda c, m: m.own, "our own mail came back: never answered, to avoid loops"),
     ("bounce", lambda c, m: m.kind == "bounce", "a delivery failure report: never changes a case"),
     ("auto_reply", lambda c, m: m.kind == "auto_reply", "an automatic reply: never changes a case"),
+    ("ambiguous_sender", lambda c, m: ambiguity(m.head) is not None,
+     "the sender cannot be read as one address (CONTRACT.md §2): nothing moved, never guessed"),
     ("no_sender", lambda c, m: not m.sender, "no readable sender address"),
     ("unauthenticated", lambda c, m: _not_authenticated(c, m) is not None,
-     "the receiving server could not confirm the sender (DMARC, or DKIM and SPF, did not pass)"),
+     "the receiving server did not confirm the sender (DMARC must pass for the From domain)"),
     ("attachment", lambda c, m: bad_attachment(c, m) is not None,
      "an attachment is too large or of a refused type; it was not opened"),
     ("outside_partners", _outside_partners,
