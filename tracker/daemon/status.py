@@ -1,4 +1,9 @@
-"""Liveness for a monitor: a heartbeat file the daemon rewrites, and `escalations status`."""
+"""Liveness for a monitor: a heartbeat file the daemon rewrites, and `escalations status`.
+
+Both sides read the real clock (App.clock), never the service's own time (App.now, which a
+test or the demo may set): liveness is about the process, now. A beat stamped later than
+now is not fresh: the clock was set back, or the file is not this daemon's.
+"""
 from __future__ import annotations
 
 import json
@@ -14,7 +19,7 @@ STALE_AFTER = timedelta(minutes=2)
 
 def beat(app, mailbox_reached: bool) -> None:
     """Rewrite the heartbeat file; the last time the mailbox was reached carries over."""
-    now = app.now()
+    now = app.clock.now()
     path: Path = app.config.daemon.heartbeat_file
     reached = now.isoformat() if mailbox_reached else _read(path).get("mailbox_reached_at")
     state = {
@@ -43,9 +48,16 @@ def report(app) -> tuple[bool, str]:
     state = _read(path)
     if not state:
         return False, f"not running: no heartbeat at {path}; outbox pending {pending}"
-    alive = datetime.fromisoformat(state["alive_at"])
-    age = app.now() - alive
-    healthy = age <= STALE_AFTER
+    try:
+        alive = datetime.fromisoformat(state["alive_at"])
+        age = app.clock.now() - alive
+        who = f"pid {state['pid']} on {state['host']}"
+    except (KeyError, TypeError, ValueError):
+        return False, f"not running: the heartbeat at {path} is not one the daemon wrote; outbox pending {pending}"
     reached = state.get("mailbox_reached_at") or "never"
-    return healthy, (f"{'alive' if healthy else 'STALE'}: pid {state['pid']} on {state['host']}, last beat "
+    if age < timedelta(0):
+        return False, (f"STALE: {who}, last beat stamped {int(-age.total_seconds())} s in the future (the clock "
+                       f"was set back, or {path} is not this daemon's); outbox pending {pending}")
+    healthy = age <= STALE_AFTER
+    return healthy, (f"{'alive' if healthy else 'STALE'}: {who}, last beat "
                      f"{int(age.total_seconds())} s ago; mailbox last reached {reached}; outbox pending {pending}")
