@@ -179,6 +179,9 @@ class App:
 
     def run_once(self) -> tuple[int, int]:
         """Process what is waiting, send what is due. Returns (messages handled, mails sent)."""
+        from tracker.daemon.logs import for_partnership
+
+        for_partnership(self.partnership.id)
         inbox = open_inbox(self.partnership.inbox, self.clock)
         try:
             handled = self.ingest(inbox)
