@@ -115,3 +115,13 @@ def test_the_heartbeat_is_stamped_and_judged_on_real_time_and_the_future_is_not_
     cfg.daemon.heartbeat_file.write_text('{"alive_at": "yesterday"}')
     healthy, line = report(app)
     assert not healthy and "not one the daemon wrote" in line
+
+
+def test_status_run_by_hand_says_to_give_it_the_daemon_s_state_directory(tmp_path, monkeypatch):
+    etc = tmp_path / "etc"
+    cfg = config_from_dict({}, base=etc, path=etc / "config.toml")
+    healthy, line = report(App.from_config(cfg, SystemClock()))
+    assert not healthy and "no heartbeat at" in line and "$ESCALATIONS_STATE_DIR" in line
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
+    cfg = config_from_dict({}, base=etc, path=etc / "config.toml")
+    assert "$ESCALATIONS_STATE_DIR" not in report(App.from_config(cfg, SystemClock()))[1]

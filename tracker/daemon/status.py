@@ -41,13 +41,22 @@ def _read(path: Path) -> dict:
         return {}
 
 
+def _hint(config) -> str:
+    """Run by hand beside a daemon under systemd, this command has no $STATE_DIRECTORY: say so
+    when the state directory is the checkout's default."""
+    if config.state_dir is None or config.state_dir != config.path.resolve().parent / "var":
+        return ""
+    return (" (the state directory is var/ beside the config: for a daemon under systemd or in a container "
+            "give this command its state directory too, with [state] dir or $ESCALATIONS_STATE_DIR)")
+
+
 def report(app) -> tuple[bool, str]:
     """(healthy, one line a person or a monitor reads)."""
     path: Path = app.config.daemon.heartbeat_file
     pending = pending_count(app.engine)
     state = _read(path)
     if not state:
-        return False, f"not running: no heartbeat at {path}; outbox pending {pending}"
+        return False, f"not running: no heartbeat at {path}{_hint(app.config)}; outbox pending {pending}"
     try:
         alive = datetime.fromisoformat(state["alive_at"])
         age = app.clock.now() - alive
