@@ -68,9 +68,10 @@ def test_passwords_come_from_the_environment(tmp_path, monkeypatch):
     assert cfg.partnership.inbox.port == 993
 
 
-def test_relative_paths_are_relative_to_the_config_file(tmp_path):
-    cfg = config_from_dict({"inbox": {"path": "mail/in"}}, base=tmp_path)
-    assert cfg.partnership.inbox.path == tmp_path / "mail/in"
+def test_relative_paths_are_relative_to_the_config_file_or_the_state_directory(tmp_path):
+    cfg = config_from_dict({"inbox": {"path": "mail/in"}, "templates": {"dir": "own"}}, base=tmp_path)
+    assert cfg.partnership.inbox.path == tmp_path / "var" / "mail/in"  # state: tests/test_state_dir.py
+    assert cfg.partnership.templates_dir == tmp_path / "own"
 
 
 def test_missing_file_is_a_clear_error(tmp_path):

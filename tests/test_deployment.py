@@ -27,6 +27,8 @@ business_support = ["business@{id}.partnership.example.test"]
 partner_domains = ["council.example.test", "health.example.test"]
 [policy]
 preset = "{policy}"
+[state]
+dir = "."
 [database]
 url = "sqlite:///{db}"
 url_env = ""

@@ -38,7 +38,7 @@ def purge(session: Session, ctx, days: int) -> list[str]:
     for case in due:
         check = record.verify(session, case)
         if not check.ok:  # purging would write the altered case into its record as if it were true
-            log.warning("retention: %s not purged: its record does not verify", case.ref)
+            log.warning("retention: %s not purged: its record does not verify", case.ref, extra={"case": case.ref})
             continue
         _purge_case(session, case)
         case.purged_at = ctx.now
@@ -47,7 +47,7 @@ def purge(session: Session, ctx, days: int) -> list[str]:
         record.append(session, case, at=ctx.now, kind="purged", actor="service",
                       summary=f"raw mail and free text purged, {days} days after closing",
                       people=people_of(session, case))
-        log.info("retention: purged %s", case.ref)
+        log.info("retention: purged %s", case.ref, extra={"case": case.ref})
         done.append(case.ref)
     return done
 

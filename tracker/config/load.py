@@ -1,7 +1,8 @@
 """config.toml, loaded once into frozen objects (tracker.config.values) and validated at start-up.
 
-Every key is documented in the repository's config.toml. Relative paths are read
-relative to the config file's folder. Secrets never come from the file: the file
+Every key is documented in the repository's config.toml. Relative paths of state (the
+database, the heartbeat, local Maildirs) are read relative to the state directory
+(tracker.config.state), other relative paths relative to the config file's folder. Secrets never come from the file: the file
 names the environment variable (or a secrets file) that holds them.
 """
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Any, Mapping
 
 from tracker.config.partnership import partnership
 from tracker.config.readers import choice, file_path, number, only_known, table, text
+from tracker.config.state import state_dir
 from tracker.config.values import Config, DaemonConfig
 from tracker.errors import ConfigError
 
 SECTIONS = {"partnership", "policy", "calendar", "database", "inbox", "outgoing", "templates", "digest", "logging",
-            "directory", "board", "security", "daemon", "retention", "desk"}
+            "directory", "board", "security", "daemon", "retention", "desk", "state"}
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -46,31 +48,40 @@ def load_config(path: str | os.PathLike) -> Config:
 
 
 def config_from_dict(data: Mapping[str, Any], base: Path, path: Path | None = None) -> Config:
-    """The Config of a parsed file; relative paths are read from `base`."""
+    """The Config of a parsed file; relative paths are read from `base`, those of state from
+    the state directory."""
     only_known(data, "", SECTIONS)
-    url = _database_url(table(data, "database"), base)
+    state = state_dir(table(data, "state"), base)
+    url = _database_url(table(data, "database"), state)
     level = choice(table(data, "logging"), "logging.level", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
     daemon = table(data, "daemon")
     only_known(daemon, "daemon.", {"heartbeat_file", "sweep_seconds"})
     return Config(
         path=path or base / "config.toml",
         database_url=url,
-        partnership=partnership(data, base),
-        daemon=DaemonConfig(heartbeat_file=file_path(daemon, "daemon.heartbeat_file", base, "var/heartbeat.json"),
+        partnership=partnership(data, base, state),
+        daemon=DaemonConfig(heartbeat_file=file_path(daemon, "daemon.heartbeat_file", state, _heartbeat(data)),
                             sweep_seconds=number(daemon, "daemon.sweep_seconds", 60.0, 1.0, 3600.0)),
         log_level=level,
         desk=MappingProxyType(dict(table(data, "desk"))),
+        state_dir=state,
     )
 
 
-def _database_url(db: Mapping[str, Any], base: Path) -> str:
+def _heartbeat(data: Mapping[str, Any]) -> str:
+    """The default heartbeat file, one per partnership: several may share a state directory."""
+    pid = table(data, "partnership").get("id", "example")
+    return f"heartbeat-{pid}.json" if isinstance(pid, str) else "heartbeat.json"
+
+
+def _database_url(db: Mapping[str, Any], state: Path) -> str:
     """From the environment variable [database] url_env names, else [database] url."""
     env = text(db, "database.url_env", "ESCALATIONS_DATABASE_URL") or ""
-    return _resolve_sqlite(os.environ.get(env, "") or text(db, "database.url", "sqlite:///var/escalations.db"), base)
+    return _resolve_sqlite(os.environ.get(env, "") or text(db, "database.url", "sqlite:///escalations.db"), state)
 
 
 def _resolve_sqlite(url: str, base: Path) -> str:
-    """A relative SQLite file is read relative to the config file's folder."""
+    """A relative SQLite file is read relative to the state directory (`base`)."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
         return prefix + str(base / url[len(prefix):])

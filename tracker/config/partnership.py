@@ -20,8 +20,9 @@ from tracker.policy.build import policy_from_config
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-def partnership(data: Mapping[str, Any], base: Path) -> PartnershipConfig:
-    """Everything of one partnership in the file `data`, relative paths read from `base`."""
+def partnership(data: Mapping[str, Any], base: Path, state: Path | None = None) -> PartnershipConfig:
+    """Everything of one partnership in the file `data`, relative paths read from `base`
+    (local Maildirs, which are state, from `state`)."""
     p = table(data, "partnership")
     only_known(p, "partnership.", {"id", "name", "address", "display_name", "business_support",
                                    "partner_domains", "safeguarding_lead"})
@@ -39,8 +40,8 @@ def partnership(data: Mapping[str, Any], base: Path) -> PartnershipConfig:
         safeguarding_lead=email(p, "partnership.safeguarding_lead", None),
         policy=policy_from_config(table(data, "policy") or {"preset": "wolverhampton"}),
         calendar=calendar_from_config(table(data, "calendar")),
-        inbox=server(table(data, "inbox"), "inbox", base, default_port=INBOX_PORTS),
-        outgoing=server(table(data, "outgoing"), "outgoing", base, default_port=OUTGOING_PORTS),
+        inbox=server(table(data, "inbox"), "inbox", base, default_port=INBOX_PORTS, state=state),
+        outgoing=server(table(data, "outgoing"), "outgoing", base, default_port=OUTGOING_PORTS, state=state),
         templates_dir=file_path(templates, "templates.dir", base, "templates"),
         directory=directory_from_config(data.get("directory", []), data.get("board", {})),
         security=security(table(data, "security")),

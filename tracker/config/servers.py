@@ -25,13 +25,15 @@ _OAUTH2_ONLY = {"microsoft": {"tenant", "authority", "certificate_env", "certifi
 _SECRETS = ("client_secret", "certificate", "refresh_token")
 
 
-def server(t: Mapping[str, Any], name: str, base: Path, default_port: Mapping[str, int]) -> ServerConfig:
-    """The [inbox] (name "inbox") or [outgoing] table as a ServerConfig."""
+def server(t: Mapping[str, Any], name: str, base: Path, default_port: Mapping[str, int],
+           state: Path | None = None) -> ServerConfig:
+    """The [inbox] (name "inbox") or [outgoing] table as a ServerConfig; a local Maildir is
+    state, read relative to `state` (default: `base`)."""
     only_known(t, f"{name}.", _SERVER_KEYS)
     kinds = ("maildir", "imap") if name == "inbox" else ("maildir", "smtp")
     kind = choice(t, f"{name}.kind", "maildir", kinds)
     if kind == "maildir":
-        return ServerConfig(kind=kind, path=file_path(t, f"{name}.path", base, f"var/{name}"),
+        return ServerConfig(kind=kind, path=file_path(t, f"{name}.path", state or base, name),
                             poll_seconds=number(t, f"{name}.poll_seconds", 2.0, 0.01, 3600))
     security, allow_insecure = _security(t, name)
     host = text(t, f"{name}.host", "")

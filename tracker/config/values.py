@@ -17,13 +17,21 @@ from tracker.policy.directory import Directory
 from tracker.policy.model import Policy
 
 
+# Every secret this process has read, so that the logs can blank it out wherever it would
+# appear (tracker.daemon.logs): a server or a library may quote what it was given.
+SECRETS_READ: set[str] = set()
+
+
 def secret(env: str, file: Path | None) -> str | None:
     """A secret, read when needed from the environment variable or else the secrets file."""
+    value = None
     if env and os.environ.get(env):
-        return os.environ[env]
-    if file:
-        return file.read_text().strip()
-    return None
+        value = os.environ[env]
+    elif file:
+        value = file.read_text().strip()
+    if value and len(value) >= 4:  # shorter would blank out ordinary words
+        SECRETS_READ.add(value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -152,3 +160,5 @@ class Config:
     # [desk] as written; tracker.desk.signin.settings validates it (at the desk's start and in
     # `escalations check`): the web desk's settings stay out of the daemon's way.
     desk: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # where the service writes (tracker.config.state); the paths above are resolved already
+    state_dir: Path | None = None

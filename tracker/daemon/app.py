@@ -7,7 +7,6 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Callable
 
 import sqlalchemy as sa
@@ -24,11 +23,12 @@ from tracker.cases import deadlines as sweep
 from tracker.cases.context import Context
 from tracker.config.values import Config, OAuth2Config, PartnershipConfig, ServerConfig
 from tracker.daemon.clock import Clock
+from tracker.shipped import TEMPLATES
 from tracker.storage.db import create_schema, make_engine, transaction
 
 log = logging.getLogger(__name__)
 
-SHIPPED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+SHIPPED_TEMPLATES = TEMPLATES  # a partnership's own [templates] dir comes first
 
 
 def tls_context(server: ServerConfig) -> ssl.SSLContext:
@@ -180,6 +180,9 @@ class App:
 
     def run_once(self) -> tuple[int, int]:
         """Process what is waiting, send what is due. Returns (messages handled, mails sent)."""
+        from tracker.daemon.logs import for_partnership
+
+        for_partnership(self.partnership.id)
         inbox = open_inbox(self.partnership.inbox, self.clock)
         try:
             handled = self.ingest(inbox)

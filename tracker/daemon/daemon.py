@@ -25,6 +25,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from tracker.daemon import sending
 from tracker.daemon.app import App
+from tracker.daemon.logs import for_partnership
 from tracker.daemon.sender import SenderProcess
 from tracker.daemon.watcher import MailboxLease, MailboxWatcher
 from tracker.digest.weeks import digest_trigger
@@ -54,6 +55,7 @@ class Daemon:
 
     # --- entry points ----------------------------------------------------------------------
     def run(self) -> None:
+        for_partnership(self.app.partnership.id)  # the event loop's tasks and threads inherit it
         asyncio.run(self.main())
 
     def stop(self, *_args) -> None:
@@ -117,8 +119,12 @@ class Daemon:
                 log.info("retention: purged %d closed case(s)", len(purged))
 
     async def heartbeat_job(self) -> None:
-        if not self.stopping.is_set():  # no new work while the event loop is being closed
+        if self.stopping.is_set():  # no new work while the event loop is being closed
+            return
+        try:
             await asyncio.to_thread(self.app.heartbeat, self.connected.is_set())
+        except Exception as exc:  # noqa: BLE001 - the daemon works on; the monitor will see it as dead
+            log.error("heartbeat not written to %s", self.app.config.daemon.heartbeat_file, exc_info=exc)
 
     async def sweep_job(self) -> None:
         if not self.holds_lease.is_set() or self.stopping.is_set():

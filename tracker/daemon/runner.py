@@ -4,12 +4,16 @@ from __future__ import annotations
 import signal
 import threading
 
+from tracker.config.state import writable
 from tracker.daemon.daemon import Daemon
+from tracker.errors import ConfigError
 
 
 def run_all(apps: list) -> None:
     """One Daemon per partnership, each with its own mailbox watcher, scheduler and sender
     process."""
+    for app in apps:
+        check_state(app.config)
     daemons = [Daemon(app, sender_process=True) for app in apps]
     if len(daemons) == 1:
         daemons[0].run()  # in the main thread: it installs its own signal handlers
@@ -28,3 +32,16 @@ def run_all(apps: list) -> None:
     for t in threads:
         while t.is_alive():
             t.join(0.5)  # short joins keep the main thread responsive to signals
+
+
+def check_state(config) -> None:
+    """Refuse to start, in one line, a daemon that could not write its heartbeat: it would
+    work unseen, and `escalations status` would call it dead. (An SQLite file that cannot
+    be opened is refused as the database is opened: tracker.storage.db.)"""
+    folders = [config.state_dir, config.daemon.heartbeat_file.parent]
+    for folder in dict.fromkeys(f for f in folders if f is not None):
+        problem = writable(folder)
+        if problem:
+            raise ConfigError("state.dir", f"cannot write to {problem}; the service keeps its database, "
+                              "heartbeat and local mail folders in its state directory: set [state] dir, "
+                              "$ESCALATIONS_STATE_DIR or systemd's StateDirectory= to a folder it may write")

@@ -116,10 +116,11 @@ def main(config_path: str, instance: str, log_level: str, parent: int, woken, ho
     from tracker.config.load import load_config
     from tracker.daemon.app import App, open_transport
     from tracker.daemon.clock import SystemClock
-    from tracker.daemon.logs import configure
+    from tracker.daemon.logs import configure, for_partnership
 
     configure(log_level)
     app = App.from_config(load_config(config_path), SystemClock())  # this process's one real clock
+    for_partnership(app.partnership.id)
     app.instance = instance
     loop = asyncio.new_event_loop()
     transport = open_transport(app.partnership.outgoing, app.clock)

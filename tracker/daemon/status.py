@@ -1,4 +1,9 @@
-"""Liveness for a monitor: a heartbeat file the daemon rewrites, and `escalations status`."""
+"""Liveness for a monitor: a heartbeat file the daemon rewrites, and `escalations status`.
+
+Both sides read the real clock (App.clock), never the service's own time (App.now, which a
+test or the demo may set): liveness is about the process, now. A beat stamped later than
+now is not fresh: the clock was set back, or the file is not this daemon's.
+"""
 from __future__ import annotations
 
 import json
@@ -14,7 +19,7 @@ STALE_AFTER = timedelta(minutes=2)
 
 def beat(app, mailbox_reached: bool) -> None:
     """Rewrite the heartbeat file; the last time the mailbox was reached carries over."""
-    now = app.now()
+    now = app.clock.now()
     path: Path = app.config.daemon.heartbeat_file
     reached = now.isoformat() if mailbox_reached else _read(path).get("mailbox_reached_at")
     state = {
@@ -44,16 +49,32 @@ def _local(app, stamp: str | None) -> str:
         return "never"
 
 
+def _hint(config) -> str:
+    """Run by hand beside a daemon under systemd, this command has no $STATE_DIRECTORY: say so
+    when the state directory is the checkout's default."""
+    if config.state_dir is None or config.state_dir != config.path.resolve().parent / "var":
+        return ""
+    return (" (the state directory is var/ beside the config: for a daemon under systemd or in a container "
+            "give this command its state directory too, with [state] dir or $ESCALATIONS_STATE_DIR)")
+
+
 def report(app) -> tuple[bool, str]:
     """(healthy, one line a person or a monitor reads)."""
     path: Path = app.config.daemon.heartbeat_file
     pending = pending_count(app.engine)
     state = _read(path)
     if not state:
-        return False, f"not running: no heartbeat at {path}; outbox pending {pending}"
-    alive = datetime.fromisoformat(state["alive_at"])
-    age = app.now() - alive
-    healthy = age <= STALE_AFTER
+        return False, f"not running: no heartbeat at {path}{_hint(app.config)}; outbox pending {pending}"
+    try:
+        alive = datetime.fromisoformat(state["alive_at"])
+        age = app.clock.now() - alive
+        who = f"pid {state['pid']} on {state['host']}"
+    except (KeyError, TypeError, ValueError):
+        return False, f"not running: the heartbeat at {path} is not one the daemon wrote; outbox pending {pending}"
     reached = _local(app, state.get("mailbox_reached_at"))
-    return healthy, (f"{'alive' if healthy else 'STALE'}: pid {state['pid']} on {state['host']}, last beat "
+    if age < timedelta(0):
+        return False, (f"STALE: {who}, last beat stamped {int(-age.total_seconds())} s in the future (the clock "
+                       f"was set back, or {path} is not this daemon's); outbox pending {pending}")
+    healthy = age <= STALE_AFTER
+    return healthy, (f"{'alive' if healthy else 'STALE'}: {who}, last beat "
                      f"{int(age.total_seconds())} s ago; mailbox last reached {reached}; outbox pending {pending}")

@@ -18,6 +18,7 @@ from typing import Callable
 from mailer.inbox import Inbox
 from tracker.daemon.app import App, open_inbox
 from tracker.daemon.backoff import backoff
+from tracker.daemon.logs import for_partnership
 from tracker.storage import lease
 
 log = logging.getLogger(__name__)
@@ -88,13 +89,14 @@ class MailboxWatcher:
     def run(self) -> None:
         """Hold the partnership's mailbox lease, then serve the mailbox; wait as a standby
         while another instance holds it."""
+        for_partnership(self.app.partnership.id)  # a thread of its own: its log lines name it too
         failures = 0
         while not self.stopping.is_set():
             try:
                 held = self.mailbox.hold()
             except Exception as exc:  # noqa: BLE001 - the database is away: the watcher must outlive it
                 failures += 1
-                self._pause(backoff(failures), f"cannot reach the database for the mailbox lease ({type(exc).__name__})")
+                self._pause(backoff(failures), "cannot reach the database for the mailbox lease", exc)
                 continue
             if not held:
                 self.stopping.wait(LEASE_RETRY_SECONDS)
@@ -103,7 +105,7 @@ class MailboxWatcher:
                 inbox = open_inbox(self.app.partnership.inbox, self.app.clock)
             except Exception as exc:  # noqa: BLE001 - any connection trouble: back off and retry
                 failures += 1
-                self._pause(backoff(failures), f"cannot reach the mailbox ({type(exc).__name__}: {str(exc)[:300]})")
+                self._pause(backoff(failures), "cannot reach the mailbox", exc)
                 continue
             failures = 0 if self._serve_until_lost(inbox) else 1
 
@@ -122,7 +124,7 @@ class MailboxWatcher:
             self._serve(inbox)
             return True
         except Exception as exc:  # noqa: BLE001
-            self._pause(backoff(1), f"mailbox connection lost ({type(exc).__name__})")
+            self._pause(backoff(1), "mailbox connection lost", exc)
             return False
         finally:
             self.connected.clear()
@@ -140,8 +142,9 @@ class MailboxWatcher:
                 self.wake_sender()
             inbox.wait_for_mail(poll, stop=self.leave, sleep=self.stopping.wait)
 
-    def _pause(self, seconds: float, why: str) -> None:
-        log.warning("%s; retrying in %.1f s", why, seconds)
+    def _pause(self, seconds: float, why: str, exc: Exception) -> None:
+        """Log why (the error's reason as tracker.daemon.logs gives it), then wait."""
+        log.warning("%s; retrying in %.1f s", why, seconds, exc_info=exc)
         self.stopping.wait(seconds)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,12 +21,12 @@ from starlette.staticfiles import StaticFiles
 from tracker.desk import pages
 from tracker.desk.signin import flow as signin
 from tracker.desk.context import Desk, environment
+from tracker.shipped import DESK_ASSETS, TEMPLATES
 
 log = logging.getLogger("tracker.desk")
 
-ROOT = Path(__file__).resolve().parents[2]
-PAGES = ROOT / "templates"  # templates/desk/*.html
-ASSETS = ROOT / "build" / "desk"  # npm run build
+PAGES = TEMPLATES  # templates/desk/*.html
+ASSETS = DESK_ASSETS  # npm run build
 
 # No script at all, styles and images from the desk itself, forms only back to it.
 CSP = ("default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; "

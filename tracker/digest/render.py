@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from pathlib import Path
 
 from tracker.digest.model import CaseMark, Count, Digest, OpenCase
 from tracker.digest.query import LABEL_LIMIT, MARK_LIMIT, OPEN_LIMIT
+from tracker.shipped import TEMPLATES
 
-SHIPPED = Path(__file__).resolve().parents[2] / "templates"
+SHIPPED = TEMPLATES
 BAR_PX = 180  # the longest bar in the trend
 
 

@@ -95,7 +95,8 @@ def _alone(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str, ite
             InboundMessage.mailbox == mailbox, InboundMessage.sha256 == sha)).first()
     if known is not None:
         return known  # another worker recorded it between our look and our commit: it is handled
-    log.error("message %s could not be handled; quarantined", item.key, exc_info=exc)
+    log.error("message %s could not be handled; quarantined", item.key, exc_info=exc,
+              extra={"message_key": item.key})
     with transaction(engine) as s:  # shunt: never lose the message, never die on it
         s.add(InboundMessage(**{**_row(make_ctx(), mailbox, item, sha, None), "disposition": QUARANTINE,
                                 "reason": f"error: could not be handled ({type(exc).__name__}); kept for a "
@@ -149,7 +150,7 @@ def _act(s: Session, ctx: Context, mailbox: str, fresh: list[_Read]) -> dict[int
                            bytes=r.item.raw if outcomes[r.place].keep_raw else None,
                            held_as=outcomes[r.place].held_as) for r in fresh])
     for r in fresh:
-        log.info("message %s: %s", r.item.key, outcomes[r.place].reason)
+        log.info("message %s: %s", r.item.key, outcomes[r.place].reason, extra={"message_key": r.item.key})
     return outcomes
 
 

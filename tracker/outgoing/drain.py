@@ -65,7 +65,7 @@ async def drain(engine: sa.Engine, transport: Transport, composer: Composer, par
                 except TemporaryFailure as exc:
                     _retry_later(engine, row_id, str(exc), now)
                     _release(engine, ids[i + 1:])
-                    log.warning("outbox %s: temporary failure, will retry", row_id)
+                    log.warning("outbox %s: temporary failure, will retry", row_id, extra={"outbox_row": row_id})
                     return sent  # the server is unhappy: stop this round, keep order
                 except PermanentFailure as exc:
                     _failed(engine, row_id, "refused permanently", str(exc), on_failure)
@@ -83,7 +83,7 @@ def _failed(engine: sa.Engine, row_id: int, why: str, error: str, on_failure) ->
     """`why` goes to the log; `error` (it may name the recipient) only to the row and the case."""
     with engine.begin() as conn:
         conn.execute(_MARK_FAILED, {"row_id": row_id, "error": error})
-    log.error("outbox %s: %s", row_id, why)
+    log.error("outbox %s: %s", row_id, why, extra={"outbox_row": row_id})
     if on_failure:
         on_failure(row_id, error)
 

@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session, create_engine
 
+from tracker.errors import ConfigError
+
 
 class UTCDateTime(sa.types.TypeDecorator):
     """Stores aware datetimes as UTC and always gives them back aware.
@@ -56,13 +58,12 @@ def make_engine(url: str) -> sa.Engine:
 def _sqlite_engine(url: str) -> sa.Engine:
     path = sa.engine.make_url(url).database
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        old = os.umask(0o077)
         try:
-            Path(path).touch(exist_ok=True)
-        finally:
-            os.umask(old)
-        os.chmod(path, 0o600)
+            _private_file(Path(path))
+        except OSError as exc:
+            raise ConfigError("database.url", f"cannot open the SQLite file {path}: {exc.strerror or exc}; a relative "
+                              "one is in the state directory: set [state] dir, $ESCALATIONS_STATE_DIR or "
+                              "systemd's StateDirectory= to a folder the service may write") from None
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -74,6 +75,17 @@ def _sqlite_engine(url: str) -> sa.Engine:
         cur.close()
 
     return engine
+
+
+def _private_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = os.umask(0o077)
+    try:
+        path.touch(exist_ok=True)
+    finally:
+        os.umask(old)
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
 
 
 def create_schema(engine: sa.Engine) -> None:
