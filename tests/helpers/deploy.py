@@ -26,6 +26,9 @@ address = "escalations@partnership.example.test"
 business_support = ["business@partnership.example.test"]
 partner_domains = ["partnership.example.test", "council.example.test", "health.example.test"]
 
+[security]
+receiving_server = "none"  # a local Maildir: no receiving server writes a verdict
+
 [inbox]
 kind = "maildir"
 path = "inbox"

@@ -67,13 +67,13 @@ def cmd_deadlines(args) -> int:
 
 def cmd_run(args) -> int:
     from tracker.daemon.logs import configure
-
     from tracker.incoming.authenticity import startup_warning
 
     apps = all_apps(args)
     configure(apps[0].config.log_level)
-    for warning in filter(None, (startup_warning(app.partnership.security) for app in apps)):
-        logging.getLogger("tracker.daemon").warning("%s", warning)
+    for app in apps:
+        if warning := startup_warning(app.partnership.security):
+            logging.getLogger("tracker.daemon").warning("%s", warning, extra={"partnership": app.partnership.id})
     if args.once:
         from tracker.daemon.once import run_once
 
