@@ -93,9 +93,9 @@ def _answer_refused(session: Session, ctx: Context, msg: ParsedMessage, inbound_
     if not party and outside_partners(ctx, msg):
         return False
     limit = ctx.partnership.security.max_attachment_bytes // 1_000_000
+    name, why = bad_attachment(ctx, msg) if way == "attachment" else (None, None)
     _answer(session, ctx, msg, inbound_id, "not_accepted", {
-        "way": way, "attachment": bad_attachment(ctx, msg) if way == "attachment" else None,
-        "limit_mb": limit, "ref": msg.case_ref if party else None})
+        "way": way, "attachment": name, "why": why, "limit_mb": limit, "ref": msg.case_ref if party else None})
     return True
 
 
