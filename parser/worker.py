@@ -39,6 +39,11 @@ START_TIMEOUT = 60.0  # seconds for a new worker to import the parser (a loaded 
 TOO_COSTLY = Issue("message", "too costly to read")
 
 
+class WorkerUnavailable(RuntimeError):
+    """No worker could be started: no message's fault, so the caller should wait and retry
+    rather than blame (quarantine) the messages in hand."""
+
+
 def too_costly(raw: bytes) -> ParsedMessage:
     """The answer for a message the worker gave up on: the header block (bounded, read here)
     so the caller knows who sent it, and nothing from the body."""
@@ -89,7 +94,7 @@ class ParseWorker:
             self._conn = ours
             if not ours.poll(START_TIMEOUT) or ours.recv() != "ready":
                 self._stop()
-                raise RuntimeError("the parse worker did not start")
+                raise WorkerUnavailable("the parse worker did not start")
 
     def parse(self, raw: bytes) -> ParsedMessage:
         """`raw` parsed within the budget, else too_costly(raw). Never raises for any bytes."""

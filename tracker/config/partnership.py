@@ -7,8 +7,8 @@ from datetime import time
 from pathlib import Path
 from typing import Any, Mapping
 
-from tracker.config.readers import (boolean, choice, email, emails, file_path, integer, only_known, table, text,
-                                    texts)
+from tracker.config.readers import (boolean, choice, email, emails, file_path, integer, number, only_known, table,
+                                    text, texts)
 from tracker.config.servers import INBOX_PORTS, OUTGOING_PORTS, server
 from tracker.config.values import PartnershipConfig, SecurityConfig
 from tracker.errors import ConfigError
@@ -53,7 +53,7 @@ def partnership(data: Mapping[str, Any], base: Path) -> PartnershipConfig:
 def _security(t: Mapping[str, Any]) -> SecurityConfig:
     only_known(t, "security.", {"trusted_authserv_ids", "require_authentication",
                                 "max_replies_per_address_per_day", "max_new_cases_per_sender_per_day", "max_attachment_bytes",
-                                "refused_attachment_types"})
+                                "refused_attachment_types", "parse_budget_seconds"})
     require = boolean(t, "security.require_authentication", False)
     trusted = tuple(x.lower() for x in texts(t, "security.trusted_authserv_ids"))
     if require and not trusted:
@@ -67,6 +67,7 @@ def _security(t: Mapping[str, Any]) -> SecurityConfig:
         max_attachment_bytes=integer(t, "security.max_attachment_bytes", 10_000_000, 1_000, 100_000_000),
         refused_attachment_types=tuple(x.lower() for x in texts(t, "security.refused_attachment_types"))
         if types is not None else REFUSED_TYPES,
+        parse_budget_seconds=number(t, "security.parse_budget_seconds", 1.5, 0.1, 60.0),
     )
 
 

@@ -23,7 +23,7 @@ from mailer.inbox import Inbox, Incoming
 from parser import Head, ParsedMessage, read_head
 from tracker.cases.context import Context
 from tracker.incoming.handling import PROCESSED, QUARANTINE, Openings, Outcome, handle
-from tracker.incoming.reading import IN_PROCESS, Reader
+from tracker.incoming.reading import IN_PROCESS, Reader, WorkerUnavailable
 from tracker.incoming.rules import INTAKE, head_detail, judge_head, triage
 from tracker.storage.db import transaction
 from tracker.storage.models import InboundMessage
@@ -76,8 +76,8 @@ def process_batch(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: s
     try:
         with transaction(engine) as s:
             return record_all(s, make_ctx(), mailbox, items, reader)
-    except sa.exc.OperationalError:
-        raise  # the database is unreachable or busy: nothing is moved; the batch waits for next time
+    except (sa.exc.OperationalError, WorkerUnavailable):
+        raise  # the database (or the parse worker) is unavailable: nothing is moved; the batch waits
     except Exception as exc:  # noqa: BLE001 - nothing of the batch was kept; redo it carefully
         if len(items) == 1:
             return [_alone(engine, make_ctx, mailbox, items[0], exc)]

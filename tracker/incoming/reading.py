@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Protocol, Sequence
 
 from parser import ParsedMessage, parse_message
-from parser.worker import ParseWorker
+from parser.worker import ParseWorker, WorkerUnavailable
 
-__all__ = ["Reader", "InProcess", "IN_PROCESS", "ParseWorker"]
+__all__ = ["Reader", "InProcess", "IN_PROCESS", "ParseWorker", "WorkerUnavailable"]
 
 
 class Reader(Protocol):
