@@ -57,8 +57,11 @@ class ParseWorker:
     """One warm worker process; not thread-safe (one caller at a time)."""
 
     def __init__(self, budget: float = DEFAULT_BUDGET, memory_bytes: int | None = DEFAULT_MEMORY,
-                 parse: Callable[[bytes], ParsedMessage] = parse_message):
-        """`parse` runs in the worker (a module-level function: it is imported there by name)."""
+                 parse: Callable[[bytes], ParsedMessage] = parse_message, spare: bool = True):
+        """`parse` runs in the worker (a module-level function: it is imported there by name);
+        `spare`: keep a second worker started and idle, to take over at once (see start)."""
+        self.spare = spare
+        self._spare: tuple | None = None
         self.budget = budget
         self.memory_bytes = memory_bytes
         self._parse = parse
@@ -84,17 +87,31 @@ class ParseWorker:
         return self._process is not None and self._process.is_alive()
 
     def start(self) -> None:
-        """Start the worker now (else the first call does) and wait until it can parse."""
+        """Start the worker now (else the first call does) and wait until it can parse. A
+        spare is started beside it without waiting, so a worker killed past the budget is
+        replaced by one already warm: the next message does not wait for an interpreter to
+        start and import the parser (~0.2-1.5 s, more on a loaded machine)."""
+        for _attempt in range(2 if self._process is None else 0):  # a dead spare: then a fresh one
+            self._process, self._conn = self._spare or self._launch()
+            self._spare = None
+            try:
+                if self._conn.poll(START_TIMEOUT) and self._conn.recv() == "ready":
+                    break
+            except (EOFError, OSError):  # it died before it could say so
+                pass
+            self._stop()
         if self._process is None:
-            ours, theirs = self._context.Pipe(duplex=True)
-            self._process = self._context.Process(target=_serve, args=(theirs, self.memory_bytes, self._parse),
-                                                  name="escalations-parse", daemon=True)
-            self._process.start()
-            theirs.close()
-            self._conn = ours
-            if not ours.poll(START_TIMEOUT) or ours.recv() != "ready":
-                self._stop()
-                raise WorkerUnavailable("the parse worker did not start")
+            raise WorkerUnavailable("the parse worker did not start")
+        if self._spare is None and self.spare:
+            self._spare = self._launch()
+
+    def _launch(self) -> tuple[multiprocessing.process.BaseProcess, multiprocessing.connection.Connection]:
+        ours, theirs = self._context.Pipe(duplex=True)
+        process = self._context.Process(target=_serve, args=(theirs, self.memory_bytes, self._parse),
+                                        name="escalations-parse", daemon=True)
+        process.start()
+        theirs.close()
+        return process, ours
 
     def parse(self, raw: bytes) -> ParsedMessage:
         """`raw` parsed within the budget, else too_costly(raw). Never raises for any bytes."""
@@ -109,6 +126,9 @@ class ParseWorker:
 
     def close(self) -> None:
         self._stop()
+        if self._spare is not None:
+            _kill(*self._spare)
+            self._spare = None
 
     # --- inside ---------------------------------------------------------------------------
 
@@ -145,12 +165,16 @@ class ParseWorker:
 
     def _stop(self) -> None:
         if self._process is not None:
-            self._process.kill()
-            self._process.join(5)
-            self._process.close()
-        if self._conn is not None:
-            self._conn.close()
+            _kill(self._process, self._conn)
         self._process, self._conn = None, None
+
+
+def _kill(process: multiprocessing.process.BaseProcess, conn: multiprocessing.connection.Connection | None) -> None:
+    process.kill()
+    process.join(5)
+    process.close()
+    if conn is not None:
+        conn.close()
 
 
 def _encode(raws: list[bytes]) -> bytes:

@@ -2,7 +2,7 @@
 
 `hang_on_marker` is parse_message, except that a message carrying HANG_HEADER never comes
 back: it stands for a parsing step that runs away (a regular expression or a C library no
-signal can stop). It is a module-level function so that parser.worker.ParseWorker's spawn
+signal can stop). It is a module-level function so that parser.worker.ParseWorker's
 worker can import it by name.
 """
 from __future__ import annotations
