@@ -24,9 +24,12 @@ parse_message) or the worker, never the daemon.
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import multiprocessing.connection
 import resource
+import signal
+import sys
 from typing import Callable, Sequence
 
 from .head import read_head
@@ -197,7 +200,11 @@ def _decode(blob: bytes) -> list[bytes]:
 
 def _serve(conn: multiprocessing.connection.Connection, memory_bytes: int | None,
            parse: Callable[[bytes], ParsedMessage]) -> None:
-    """The worker's loop: a batch in, one answer per message out, until the pipe closes."""
+    """The worker's loop: a batch in, one answer per message out, until the pipe closes. It
+    dies with the thread that started it (the kernel's parent-death signal): a daemon
+    killed with -9 leaves no worker behind, not even one caught in a runaway parse."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     conn.send("ready")
