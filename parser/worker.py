@@ -40,6 +40,7 @@ DEFAULT_BUDGET = 1.5  # seconds a message may take; with a restart, one hostile 
 DEFAULT_MEMORY = 1_500_000_000  # bytes of address space for the worker (Python + lxml need ~400 MB)
 START_TIMEOUT = 60.0  # seconds for a new worker to import the parser (a loaded machine is slow)
 TOO_COSTLY = Issue("message", "too costly to read")
+PROCESS_NAME = b"escalations-prs"  # the worker's name in ps and /proc/PID/comm (15 bytes at most)
 
 
 class WorkerUnavailable(RuntimeError):
@@ -204,7 +205,9 @@ def _serve(conn: multiprocessing.connection.Connection, memory_bytes: int | None
     dies with the thread that started it (the kernel's parent-death signal): a daemon
     killed with -9 leaves no worker behind, not even one caught in a runaway parse."""
     if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        libc.prctl(15, PROCESS_NAME, 0, 0, 0)  # PR_SET_NAME: `ps` and /proc/PID/comm tell it apart
     if memory_bytes:
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     conn.send("ready")
