@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from .head import Head
+from .head import Head, read_head
 from .mime import Mail
 from .model import CASE_REF_RE
 
@@ -49,6 +49,18 @@ def is_bounce(head: Head, mail: Mail) -> bool:
     null_sender = head.first("return-path").strip() in ("<>", "") and bool(head.values("return-path"))
     machine = null_sender or not head.sender or mail.has_returned_message
     return bool(machine and _FAILURE_SUBJECT_RE.search(head.subject))
+
+
+def may_be_bounce(head: Head) -> bool:
+    """Could this be a delivery report, by its header block alone? (A service judging senders
+    before reading reads these even from unknown domains or with no readable sender, as
+    bounces come: their structure, their headers, a mail daemon's address, or a failure
+    subject. Whether it is one is decided by `classify` once the body is read.)
+
+    >>> may_be_bounce(read_head(b"From: MAILER-DAEMON@mx.example.test\\nSubject: x\\n\\n"))
+    True
+    """
+    return is_bounce(head, Mail()) or bool(_FAILURE_SUBJECT_RE.search(head.subject))
 
 
 def is_auto_reply(head: Head, mail: Mail) -> bool:

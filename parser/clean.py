@@ -13,6 +13,8 @@ import unicodedata
 # name or file name read differently from what it is ("evil\u202efdp.exe").
 _CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _LINE_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: A control character in a one-line value (a header's), tabs aside (folding leaves them).
+CONTROL_RE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(value: str | None) -> str:

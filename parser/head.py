@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from .addresses import AddressField, read_address_field
-from .clean import clean_line
+from .clean import CONTROL_RE, NUL_MARK, clean_line
 
 MAX_HEAD_BYTES = 512_000  # Exchange Online writes ~15-40 KB of headers; a hostile head is cut here
 MAX_FIELDS = 1_000
@@ -105,9 +105,13 @@ class Head:
 
 def head_fields(raw: bytes) -> list[tuple[str, str]]:
     """(lower-case name, unfolded value) for each field of the header block, in order; the
-    value's control characters removed (a NUL in an address makes it unreadable, not shorter).
-    Reading stops at the blank line, at the first line that is not a field (as the email
-    package does), at MAX_FIELDS, or at MAX_HEAD_BYTES."""
+    value's control characters removed (read_head makes an address field holding one
+    unreadable, not shorter). Reading stops at the blank line, at the first line that is not
+    a field (as the email package does), at MAX_FIELDS, or at MAX_HEAD_BYTES."""
+    return [(name, clean_line(value)) for name, value in _raw_fields(raw)]
+
+
+def _raw_fields(raw: bytes) -> list[tuple[str, str]]:
     block = raw[:MAX_HEAD_BYTES]
     end = _END_RE.search(block)
     text = (block[: end.start()] if end else block).decode("utf-8", "surrogateescape")
@@ -121,15 +125,16 @@ def head_fields(raw: bytes) -> list[tuple[str, str]]:
             fields.append((m.group(1).lower(), [m.group(2)]))
         else:
             break
-    return [(name, clean_line(_unsurrogate(" ".join(p.strip() for p in parts)))) for name, parts in fields]
+    return [(name, _unsurrogate(" ".join(p.strip() for p in parts))) for name, parts in fields]
 
 
 def read_head(raw: bytes) -> Head:
     """The Head of `raw`; never raises."""
     raw = bytes(raw) if isinstance(raw, (bytes, bytearray, memoryview)) else str(raw).encode("utf-8", "replace")
-    fields = tuple(head_fields(raw))
+    raw_fields = _raw_fields(raw)
+    fields = tuple((name, clean_line(value)) for name, value in raw_fields)
     get = lambda name: [v for n, v in fields if n == name]  # noqa: E731
-    author, agent = read_address_field(get("from")), read_address_field(get("sender"))
+    author, agent = _address("from", raw_fields, get), _address("sender", raw_fields, get)
     sender, problems = _sender(author, agent)
     subject = decode_words(get("subject")[0][:MAX_SUBJECT_CHARS])[:1000] if get("subject") else ""
     ctype, params = _content_type(get("content-type"))
@@ -149,6 +154,21 @@ def read_head(raw: bytes) -> Head:
         own_marker=any(n == "x-escalations-service" for n, _ in fields),
         content_type=ctype, report_type=params.get("report-type", "").lower(), fields=fields,
     )
+
+
+def _address(name: str, raw_fields: list[tuple[str, str]], get) -> AddressField:
+    """An address field, read. Control characters in a display name are only dropped (it is
+    only a name); one inside an address (a NUL ends it for C code, and dropping it would join
+    what was apart) is a problem, never a guess: the field is read again with each control
+    character kept as U+FFFD, and must name the same addresses."""
+    field = read_address_field(get(name))
+    values = [v for n, v in raw_fields if n == name]
+    if not any(CONTROL_RE.search(v) for v in values):
+        return field
+    marked = read_address_field([clean_line(CONTROL_RE.sub(NUL_MARK, v)) for v in values])
+    if [m.address for m in marked.mailboxes] != [m.address for m in field.mailboxes] or marked.problems:
+        return AddressField(field.mailboxes, field.problems + ("a control character is inside its address",))
+    return field
 
 
 def _sender(author: AddressField, agent: AddressField) -> tuple[str | None, tuple[str, ...]]:

@@ -17,6 +17,7 @@ from tests.helpers.mail import mail
 from tracker.config.load import config_from_dict
 from tracker.daemon.app import App
 from tracker.daemon.clock import SystemClock
+from tracker.incoming.reading import IN_PROCESS
 from tracker.desk.serve import desk_for
 from tracker.desk.web import create_app
 from tracker.storage.models import Case, OutboxMail
@@ -95,7 +96,7 @@ class DeskHarness(Harness):
             "outgoing": {"kind": "maildir", "path": str(base / "sent")},
             "security": {"receiving_server": "none"},  # Maildir mail: no receiving server's verdict
         }, base=base)
-        self.app = App.from_config(cfg, SystemClock(), now=clock)
+        self.app = App.from_config(cfg, SystemClock(), now=clock, reader=IN_PROCESS)
 
 
 AGENCIES = ("partnership", "council", "health", "police", "school")

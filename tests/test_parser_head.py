@@ -34,6 +34,9 @@ def sent_by(from_line: str, extra: str = "") -> tuple[str | None, str | None, tu
     ("From: Sam <=?utf-8?q?sam?=@health.example.test>", "", "an encoded word inside the address"),
     ("Subject: none", "", "no From header"),
     ("From: Sam Carter", "", "no readable address"),
+    ("From: sam.carter\x00@health.example.test", "", "a control character is inside its address"),
+    ("From: Sam <sam.carter@health\x00.example.test>", "", "a control character is inside its address"),
+    ("From: Sam <sam\x1b.carter@health.example.test>", "", "a control character is inside its address"),
 ])
 def test_an_ambiguous_sender_is_named_nobody_with_a_reason(from_line, extra, why):
     sender, _, problems = sent_by(from_line, extra)

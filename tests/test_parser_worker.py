@@ -69,3 +69,24 @@ def test_a_worker_killed_from_outside_between_batches_costs_no_message(worker):
     while worker.alive and time.monotonic() < deadline:  # the kill lands before the next batch
         time.sleep(0.01)
     assert [p.command for p in worker.parse_many([REPLY, REPLY])] == ["resolved", "resolved"]
+
+
+def test_a_spare_killed_from_outside_is_replaced_and_costs_no_message(worker):
+    spare, _ = worker._spare
+    os.kill(spare.pid, signal.SIGKILL)
+    os.kill(worker.pid, signal.SIGKILL)  # the next batch needs a new worker, and the spare is dead too
+    deadline = time.monotonic() + 30
+    while (worker.alive or spare.is_alive()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [p.command for p in worker.parse_many([REPLY, REPLY])] == ["resolved", "resolved"]
+
+
+def test_closing_stops_the_worker_and_its_spare():
+    w = ParseWorker(budget=3.0)
+    w.start()
+    pids = [w.pid, w._spare[0].pid]
+    w.close()
+    assert w._spare is None and w.pid is None
+    for pid in pids:  # killed and reaped: no such process any more
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from tracker.config.load import config_from_dict
 from tracker.daemon.app import App
 from tracker.daemon.clock import SystemClock
+from tracker.incoming.reading import IN_PROCESS
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -27,7 +28,9 @@ class Harness:
     """The service on Maildirs and SQLite, driven one step at a time."""
 
     def __init__(self, base: Path, clock: Clock, policy: str = "wolverhampton", extra: dict | None = None,
-                 database_url: str | None = None):
+                 database_url: str | None = None, reader=IN_PROCESS):
+        """`reader`: how mail is parsed (tracker/incoming/reading.py); in this process unless a
+        test hands it a ParseWorker, or None for the configured worker, as the daemon reads."""
         self.base, self.clock = base, clock
         extra = dict(extra or {})
         # Maildir mail carries no receiving server's verdict: these tests believe any From
@@ -47,7 +50,7 @@ class Harness:
             "inbox": {"kind": "maildir", "path": str(base / "inbox")},
             "outgoing": {"kind": "maildir", "path": str(base / "sent")},
         }, base=base)
-        self.app = App.from_config(cfg, SystemClock(), now=clock)
+        self.app = App.from_config(cfg, SystemClock(), now=clock, reader=reader)
         self._n = 0
 
     def deliver(self, raw: bytes) -> None:

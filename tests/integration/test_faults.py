@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from parser.worker import PROCESS_NAME
 from testbed.counting import cases, count, db_scalar, message_ids
 from testbed.intakes import INTAKE, OTHER, WORKER, append_intakes, intake_mail
 from testbed.service import DaemonProcess, upgrade_db, write_config
@@ -185,17 +186,19 @@ def test_dovecot_restart_mid_idle_reconnects_and_misses_nothing(mailstack, servi
     assert "mailbox connection lost" in daemon.log_path.read_text()
 
 
-def _children(pid: int) -> list[int]:
+def _children(pid: int, parsers: bool = False) -> list[int]:
     """The daemon's sender processes: children of `pid` started by multiprocessing's spawn
-    (its resource tracker is a child too, and is left out). From /proc: Linux, like the unit."""
+    (its resource tracker is a child too, and is left out, and so are its parse workers,
+    named by parser.worker.PROCESS_NAME: those alone with `parsers`). From /proc: Linux, like the unit."""
     out = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
             spawned = b"spawn_main" in (stat.parent / "cmdline").read_bytes()
+            parser = (stat.parent / "comm").read_bytes().strip() == PROCESS_NAME
         except OSError:
             continue
-        if int(text[text.rfind(")") + 2:].split()[1]) == pid and spawned:
+        if int(text[text.rfind(")") + 2:].split()[1]) == pid and spawned and parser == parsers:
             out.append(int(stat.parent.name))
     return out
 
@@ -225,8 +228,11 @@ def test_the_sender_process_is_restarted_if_it_dies_and_dies_with_the_daemon(mai
     assert wait_until(lambda: all_delivered(mailstack, db, 6), WAIT), daemon.log_tail()
     assert "the sender process ended" in daemon.log_path.read_text()
     sender = [p for p in _children(daemon.pid) if _alive(p)][0]
+    parsers = _children(daemon.pid, parsers=True)
+    assert len(parsers) == 2, parsers  # the parse worker and its warm spare
     daemon.kill()
     assert wait_until(lambda: not _alive(sender), 30), "the sender outlived the daemon"
+    assert wait_until(lambda: not any(_alive(p) for p in parsers), 30), "a parse worker outlived the daemon"
     restarted = start()
     holder = lambda: str(db_scalar(db, "SELECT holder FROM lease") or "")  # noqa: E731
     assert wait_until(lambda: f":{restarted.pid}:" in holder(), WAIT), restarted.log_tail()

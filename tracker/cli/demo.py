@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from tracker.daemon.app import SHIPPED_TEMPLATES, App
 from tracker.daemon.clock import Clock
+from tracker.incoming.reading import IN_PROCESS
 from tracker.config.load import config_from_dict
 from tracker.storage.models import Case, InboundMessage, OutboxMail
 from tracker.cli.terminal import out as show
@@ -116,7 +117,9 @@ class Demo:
     def __init__(self, folder: Path, out: TextIO, clock: Clock):
         self.folder, self.out = folder, out
         self.now = START
-        self.app = App.from_config(demo_config(folder), clock, now=lambda: self.now.astimezone(LONDON))
+        # the demo reads in this process (no budget): the same seam as the daemon's worker
+        self.app = App.from_config(demo_config(folder), clock, now=lambda: self.now.astimezone(LONDON),
+                                   reader=IN_PROCESS)
         self.seen_in = self.seen_out = 0
 
     def say(self, text: str) -> None:

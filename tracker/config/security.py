@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from parser.authres import TrustSettings
-from tracker.config.readers import boolean, integer, only_known, text, texts
+from tracker.config.readers import boolean, integer, number, only_known, text, texts
 from tracker.config.values import RECEIVING_SERVERS, SecurityConfig
 from tracker.errors import ConfigError
 
@@ -29,7 +29,7 @@ _CHOOSE = ('receiving_server = "microsoft", "google" or "self-hosted" (with auth
            'or "none" for a local demo or test rig')
 _KEYS = {"receiving_server", "authserv_id", "accept_compauth", "trusted_authserv_ids", "require_authentication",
          "max_replies_per_address_per_day", "max_new_cases_per_sender_per_day", "max_attachment_bytes",
-         "refused_attachment_types"}
+         "refused_attachment_types", "parse_budget_seconds"}
 
 
 def security(t: Mapping[str, Any]) -> SecurityConfig:
@@ -46,6 +46,7 @@ def security(t: Mapping[str, Any]) -> SecurityConfig:
         max_attachment_bytes=integer(t, "security.max_attachment_bytes", 10_000_000, 1_000, 100_000_000),
         refused_attachment_types=tuple(x.lower() for x in texts(t, "security.refused_attachment_types"))
         if types is not None else REFUSED_TYPES,
+        parse_budget_seconds=number(t, "security.parse_budget_seconds", 1.5, 0.1, 60.0),
     )
 
 

@@ -117,6 +117,7 @@ class SecurityConfig:
     max_new_cases_per_sender_per_day: int = 5
     max_attachment_bytes: int = 10_000_000
     refused_attachment_types: tuple[str, ...] = ()
+    parse_budget_seconds: float = 1.5  # per message, enforced by killing the parse worker (parser/worker.py)
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ import asyncio
 import logging
 import ssl
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Iterator
 
 import sqlalchemy as sa
 
@@ -19,6 +20,7 @@ from tracker.cases import events
 from tracker.storage import lease
 from tracker.outgoing import drain
 from tracker.incoming import ingest as service
+from tracker.incoming.reading import ParseWorker, Reader
 from tracker.cases import deadlines as sweep
 from tracker.cases.context import Context
 from tracker.config.values import Config, OAuth2Config, PartnershipConfig, ServerConfig
@@ -112,7 +114,12 @@ def open_transport(cfg: ServerConfig, clock: Clock, timeout: float = 30) -> Tran
 class App:
     """One partnership's service. `clock` is real time (the lease, timers, sign-in tokens);
     `now` is the service's time, by which deadlines, reminders and the digest fall due: the
-    real clock's, unless a test or the demo runs the service on a time of its own."""
+    real clock's, unless a test or the demo runs the service on a time of its own.
+
+    Mail is read through `reader` (tracker/incoming/reading.py) when one is given (the demo
+    and unit tests read in-process; its owner closes it); otherwise through a ParseWorker
+    with the configured budget (security.parse_budget_seconds), open for as long as a
+    `parsing()` block lasts: the daemon's life, or one `run --once`."""
 
     config: Config
     engine: sa.Engine
@@ -120,16 +127,19 @@ class App:
     clock: Clock
     now: Callable[[], datetime]
     instance: str = field(default_factory=lease.instance_id)
+    reader: Reader | None = None
+    _open_reader: Reader | None = field(default=None, init=False, repr=False)
 
     @classmethod
-    def from_config(cls, config: Config, clock: Clock, now: Callable[[], datetime] | None = None) -> "App":
+    def from_config(cls, config: Config, clock: Clock, now: Callable[[], datetime] | None = None,
+                    reader: Reader | None = None) -> "App":
         if config.partnership.outgoing.allow_insecure and config.partnership.outgoing.security == "none":
             log.warning("SECURITY: outgoing mail is sent WITHOUT encryption (outgoing.allow_insecure = true)")
         engine = make_engine(config.database_url)
         create_schema(engine)
         p = config.partnership
         composer = Composer([p.templates_dir, SHIPPED_TEMPLATES])
-        return cls(config, engine, composer, clock, now or clock.now)
+        return cls(config, engine, composer, clock, now or clock.now, reader=reader)
 
     @property
     def partnership(self) -> PartnershipConfig:
@@ -142,8 +152,25 @@ class App:
         inbox = self.partnership.inbox
         return {service.PROCESSED: inbox.processed_folder, service.QUARANTINE: inbox.quarantine_folder}
 
+    @contextmanager
+    def parsing(self) -> Iterator[Reader]:
+        """The reader for the length of the block: the injected one, the one an enclosing
+        block opened, or a new ParseWorker, started now and closed (killed) at the end."""
+        if self.reader is not None or self._open_reader is not None:
+            yield self.reader or self._open_reader
+            return
+        worker = ParseWorker(budget=self.partnership.security.parse_budget_seconds)
+        worker.start()
+        self._open_reader = worker
+        try:
+            yield worker
+        finally:
+            self._open_reader = None
+            worker.close()
+
     def ingest(self, inbox: Inbox, should_stop=lambda: False) -> int:
-        return service.ingest(self.engine, self.context, inbox, self.folders(), should_stop)
+        with self.parsing() as reader:
+            return service.ingest(self.engine, self.context, inbox, self.folders(), should_stop, reader)
 
     def purge(self) -> list[str]:
         """Apply the retention policy to closed cases; returns the refs purged."""

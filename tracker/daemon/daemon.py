@@ -71,14 +71,15 @@ class Daemon:
         scheduler.start()
         if self.sender:
             self.sender.start()  # from this thread, which lives as long as the daemon
-        watcher = threading.Thread(target=self.watcher.run, name="mailbox-watcher", daemon=True)
-        watcher.start()
-        try:
-            await (self.supervise_sender() if self.sender else self.send_loop())
-        finally:
-            scheduler.shutdown(wait=False)
-            await asyncio.to_thread(watcher.join, 30)
-            await self._finish()
+        with self.app.parsing():  # one parse worker for the daemon's life, closed when it ends
+            watcher = threading.Thread(target=self.watcher.run, name="mailbox-watcher", daemon=True)
+            watcher.start()
+            try:
+                await (self.supervise_sender() if self.sender else self.send_loop())
+            finally:
+                scheduler.shutdown(wait=False)
+                await asyncio.to_thread(watcher.join, 30)
+                await self._finish()
 
     def _handle_signals(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from parser import ParsedMessage
+from parser import Head, ParsedMessage
 from tracker.cases.context import Context
 from tracker.cases import holds
 from tracker.cases.events import Failure, on_bounce, on_reply
@@ -31,13 +31,15 @@ SENDER_REFUSED = ("ambiguous_sender", "unauthenticated")
 
 
 def handle(session: Session, ctx: Context, msg: ParsedMessage | None, inbound_id: int, way: str,
-           place: int, openings: Openings) -> Outcome | None:
-    """Act on one message that went `way`; None for an intake that waits in `openings`."""
+           place: int, openings: Openings, head: Head | None = None) -> Outcome | None:
+    """Act on one message that went `way` (`msg` None when it was judged on its `head` alone
+    and left unread); None for an intake that waits in `openings`."""
     if way == "bounce" and msg is not None:
         return _bounce(session, ctx, msg, inbound_id)
-    if way in SENDER_REFUSED and msg is not None:
-        told = tell_sender(session, ctx, msg.head, way)
-        return Outcome(QUARANTINE, f"{way}: {REASONS[way]}: {_why(ctx, msg, way)}" + ("; sender told" if told else ""))
+    if way in SENDER_REFUSED:
+        head = msg.head if msg is not None else head
+        told = tell_sender(session, ctx, head, way)
+        return Outcome(QUARANTINE, f"{way}: {REASONS[way]}: {_why(ctx, head, way)}" + ("; sender told" if told else ""))
     if way in REASONS or msg is None:
         answered = way in ANSWERED and msg is not None and _answer_refused(session, ctx, msg, inbound_id, way)
         return Outcome(QUARANTINE, f"{way}: {REASONS.get(way, way)}" + ("; sender told" if answered else ""))
@@ -57,9 +59,8 @@ def handle(session: Session, ctx: Context, msg: ParsedMessage | None, inbound_id
     raise ValueError(f"no handling for {way!r}")
 
 
-def _why(ctx: Context, msg: ParsedMessage, way: str) -> str | None:
-    return ambiguity(msg.head) if way == "ambiguous_sender" else authentication_problem(ctx.partnership.security,
-                                                                                        msg.head)
+def _why(ctx: Context, head: Head | None, way: str) -> str | None:
+    return ambiguity(head) if way == "ambiguous_sender" else authentication_problem(ctx.partnership.security, head)
 
 
 def _reply(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> Outcome:
@@ -105,9 +106,9 @@ def _answer_refused(session: Session, ctx: Context, msg: ParsedMessage, inbound_
     if not party and outside_partners(ctx, msg):
         return False
     limit = ctx.partnership.security.max_attachment_bytes // 1_000_000
+    name, why = bad_attachment(ctx, msg) if way == "attachment" else (None, None)
     _answer(session, ctx, msg, inbound_id, "not_accepted", {
-        "way": way, "attachment": bad_attachment(ctx, msg) if way == "attachment" else None,
-        "limit_mb": limit, "ref": msg.case_ref if party else None})
+        "way": way, "attachment": name, "why": why, "limit_mb": limit, "ref": msg.case_ref if party else None})
     return True
 
 

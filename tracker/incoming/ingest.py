@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import sqlalchemy as sa
 from sqlmodel import Session, or_, select
 
 from mailer.inbox import Inbox, Incoming
-from parser import ParsedMessage, parse_message
+from parser import Head, ParsedMessage, read_head
 from tracker.cases.context import Context
 from tracker.incoming.handling import PROCESSED, QUARANTINE, Openings, Outcome, handle
-from tracker.incoming.rules import INTAKE, before_reading, triage
+from tracker.incoming.reading import IN_PROCESS, Reader, WorkerUnavailable
+from tracker.incoming.rules import INTAKE, head_detail, judge_head, triage
 from tracker.storage.db import transaction
 from tracker.storage.models import InboundMessage
 
@@ -35,11 +36,13 @@ __all__ = ["PROCESSED", "QUARANTINE", "MOVE_BATCH", "ingest", "process", "proces
 
 @dataclass(frozen=True)
 class _Read:
-    """A message of the batch, read: its place, bytes' hash, reading (None if left unread), way."""
+    """A message of the batch, read: its place, bytes' hash, header block, reading (None if
+    left unread: judged on its head alone), way."""
 
     place: int
     item: Incoming
     sha: str
+    head: Head
     msg: ParsedMessage | None
     way: str
 
@@ -49,9 +52,10 @@ def sha256(raw: bytes) -> str:
 
 
 def ingest(engine: sa.Engine, make_ctx: Callable[[], Context], inbox: Inbox, folders: dict[str, str],
-           should_stop: Callable[[], bool] = lambda: False) -> int:
+           should_stop: Callable[[], bool] = lambda: False, reader: Reader = IN_PROCESS) -> int:
     """Handle everything waiting in `inbox`; returns how many messages were moved.
-    `should_stop` is asked between messages, so a stop finishes the batch in hand."""
+    `should_stop` is asked between messages, so a stop finishes the batch in hand. Bodies
+    are parsed by `reader` (tracker/incoming/reading.py), a batch's in one call."""
     moved = 0
     batch: list[Incoming] = []
     for item in inbox.pending():
@@ -59,31 +63,32 @@ def ingest(engine: sa.Engine, make_ctx: Callable[[], Context], inbox: Inbox, fol
             break
         batch.append(item)
         if len(batch) >= MOVE_BATCH:
-            moved += _handle(engine, make_ctx, inbox, folders, batch)
+            moved += _handle(engine, make_ctx, inbox, folders, batch, reader)
             batch = []
-    return moved + (_handle(engine, make_ctx, inbox, folders, batch) if batch else 0)
+    return moved + (_handle(engine, make_ctx, inbox, folders, batch, reader) if batch else 0)
 
 
 def process_batch(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str,
-                  items: list[Incoming]) -> list[str]:
+                  items: list[Incoming], reader: Reader = IN_PROCESS) -> list[str]:
     """Record and act on `items` in one transaction; where each goes ('processed' or
     'quarantine'). Any error, or another instance racing us, rolls the whole batch back and it
     is done again one message at a time, where a failing message is shunted alone."""
     try:
         with transaction(engine) as s:
-            return record_all(s, make_ctx(), mailbox, items)
-    except sa.exc.OperationalError:
-        raise  # the database is unreachable or busy: nothing is moved; the batch waits for next time
+            return record_all(s, make_ctx(), mailbox, items, reader)
+    except (sa.exc.OperationalError, WorkerUnavailable):
+        raise  # the database (or the parse worker) is unavailable: nothing is moved; the batch waits
     except Exception as exc:  # noqa: BLE001 - nothing of the batch was kept; redo it carefully
         if len(items) == 1:
             return [_alone(engine, make_ctx, mailbox, items[0], exc)]
         log.warning("a batch of %d messages was rolled back; handling them one at a time", len(items))
-        return [process(engine, make_ctx, mailbox, item) for item in items]
+        return [process(engine, make_ctx, mailbox, item, reader) for item in items]
 
 
-def process(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str, item: Incoming) -> str:
+def process(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str, item: Incoming,
+            reader: Reader = IN_PROCESS) -> str:
     """Record and act on one message: a batch of one."""
-    return process_batch(engine, make_ctx, mailbox, [item])[0]
+    return process_batch(engine, make_ctx, mailbox, [item], reader)[0]
 
 
 def _alone(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str, item: Incoming,
@@ -98,36 +103,42 @@ def _alone(engine: sa.Engine, make_ctx: Callable[[], Context], mailbox: str, ite
     log.error("message %s could not be handled; quarantined", item.key, exc_info=exc,
               extra={"message_key": item.key})
     with transaction(engine) as s:  # shunt: never lose the message, never die on it
-        s.add(InboundMessage(**{**_row(make_ctx(), mailbox, item, sha, None), "disposition": QUARANTINE,
+        s.add(InboundMessage(**{**_row(make_ctx(), mailbox, item, sha, None, None), "disposition": QUARANTINE,
                                 "reason": f"error: could not be handled ({type(exc).__name__}); kept for a "
                                           "person to look at"}))
     return QUARANTINE
 
 
-def record_all(s: Session, ctx: Context, mailbox: str, items: list[Incoming]) -> list[str]:
+def record_all(s: Session, ctx: Context, mailbox: str, items: list[Incoming],
+               reader: Reader = IN_PROCESS) -> list[str]:
     """Record and act on messages inside the caller's transaction; where each goes. A
     message already recorded (by mailbox key, or the same bytes under another key, even
     earlier in `items`) is only told where it went."""
     shas = [sha256(item.raw) for item in items]
     by_key, by_sha = _seen(s, mailbox, items, shas)
-    fresh: list[_Read] = []
     first_of: dict[str, int] = {}
     for place, (item, sha) in enumerate(zip(items, shas)):
         if item.key in by_key or sha in by_sha or sha in first_of:
             continue
         first_of[sha] = place
-        fresh.append(_read(ctx, place, item, sha))
+    fresh = _read_all(ctx, [(place, items[place], sha) for sha, place in first_of.items()], reader)
     outcomes = _act(s, ctx, mailbox, fresh)
     return [by_key.get(item.key) or by_sha.get(sha) or outcomes[first_of[sha]].disposition
             for item, sha in zip(items, shas)]
 
 
-def _read(ctx: Context, place: int, item: Incoming, sha: str) -> _Read:
-    unread = before_reading(ctx, item.raw)
-    if unread:
-        return _Read(place, item, sha, None, unread)
-    msg = parse_message(item.raw)
-    return _Read(place, item, sha, msg, triage(ctx, msg))
+def _read_all(ctx: Context, todo: list[tuple[int, Incoming, str]], reader: Reader) -> list[_Read]:
+    """Judge each sender from the header block first (rules.judge_head: too large, our own
+    mail, an unclear sender, a stranger): those go no further. The rest are parsed, in one
+    call to the reader (a worker round trip for the batch), and triaged."""
+    heads = [read_head(item.raw) for _, item, _ in todo]
+    unread = [judge_head(ctx, head) for head in heads]
+    parsed = iter(reader.parse_many([item.raw for (_, item, _), way in zip(todo, unread) if not way]))
+    out = []
+    for (place, item, sha), head, way in zip(todo, heads, unread):
+        msg = None if way else next(parsed)
+        out.append(_Read(place, item, sha, head, msg, way or triage(ctx, msg)))
+    return out
 
 
 def _act(s: Session, ctx: Context, mailbox: str, fresh: list[_Read]) -> dict[int, Outcome]:
@@ -137,13 +148,14 @@ def _act(s: Session, ctx: Context, mailbox: str, fresh: list[_Read]) -> dict[int
         return {}
     table = InboundMessage.__table__
     ids = dict(s.execute(table.insert().returning(table.c.source_key, table.c.id),
-                         [_row(ctx, mailbox, r.item, r.sha, r.msg) for r in fresh]).all())
+                         [_row(ctx, mailbox, r.item, r.sha, r.head, r.msg) for r in fresh]).all())
     openings = Openings.for_batch(s, ctx, {r.msg.sender for r in fresh if r.way == INTAKE and r.msg.sender})
     outcomes = {}
     for r in fresh:
-        outcome = handle(s, ctx, r.msg, ids[r.item.key], r.way, r.place, openings)
+        outcome = handle(s, ctx, r.msg, ids[r.item.key], r.way, r.place, openings, r.head)
         if outcome is not None:
-            outcomes[r.place] = outcome
+            outcomes[r.place] = outcome if r.msg else replace(outcome, reason=f"{outcome.reason}; "
+                                                                              f"{head_detail(r.way, r.head)}")
     outcomes.update(openings.open(s, ctx))
     s.execute(_DONE, [dict(row_id=ids[r.item.key], disposition=outcomes[r.place].disposition,
                            reason=outcomes[r.place].reason, case=outcomes[r.place].case_id,
@@ -160,11 +172,14 @@ _DONE = _T.update().where(_T.c.id == sa.bindparam("row_id")).values(
     raw=sa.bindparam("bytes"), held_as=sa.bindparam("held_as"))
 
 
-def _row(ctx: Context, mailbox: str, item: Incoming, sha: str, msg: ParsedMessage | None) -> dict:
-    """A new InboundMessage row's values; where it went is filled in once it is acted on."""
+def _row(ctx: Context, mailbox: str, item: Incoming, sha: str, head: Head | None, msg: ParsedMessage | None) -> dict:
+    """A new InboundMessage row's values; where it went is filled in once it is acted on. A
+    message kept unread is recorded with what its header block says."""
+    kind = ("too_costly" if msg.too_costly else msg.kind) if msg else "unread"
+    known = msg if msg is not None else head
     return dict(partnership=ctx.partnership.id, mailbox=mailbox, source_key=item.key,
-                message_id=msg.message_id if msg else None, sha256=sha, received_at=ctx.now,
-                kind=msg.kind if msg else "unread", disposition="", reason="", sender=msg.sender if msg else None,
+                message_id=known.message_id if known else None, sha256=sha, received_at=ctx.now,
+                kind=kind, disposition="", reason="", sender=known.sender if known else None,
                 case_id=None, raw=None, moved=False)
 
 
@@ -176,9 +191,10 @@ def _seen(s: Session, mailbox: str, items: list[Incoming], shas: list[str]) -> t
     return {key: d for key, _, d in rows}, {sha: d for _, sha, d in rows}
 
 
-def _handle(engine: sa.Engine, make_ctx, inbox: Inbox, folders: dict[str, str], batch: list[Incoming]) -> int:
+def _handle(engine: sa.Engine, make_ctx, inbox: Inbox, folders: dict[str, str], batch: list[Incoming],
+            reader: Reader) -> int:
     done: dict[str, list[str]] = {}
-    for item, disposition in zip(batch, process_batch(engine, make_ctx, inbox.name, batch)):
+    for item, disposition in zip(batch, process_batch(engine, make_ctx, inbox.name, batch, reader)):
         done.setdefault(folders[disposition], []).append(item.key)
     return _file_away(engine, inbox, done)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from parser import ParsedMessage
+from parser import Head, ParsedMessage, read_head, refused_attachment
+from parser.classify import may_be_bounce
 from tracker.cases.context import Context
 from tracker.incoming.authenticity import ambiguity, authentication_problem
+from tracker.outgoing.outbox import is_own_message_id
 from tracker.stages.rules import within
 
 
@@ -28,22 +30,27 @@ def _not_authenticated(ctx: Context, msg: ParsedMessage) -> str | None:
 INERT_ON_REPLIES = (".html", ".htm")
 
 
-def bad_attachment(ctx: Context, msg: ParsedMessage) -> str | None:
-    """The name of the first attachment that is too large or of a refused type, or None."""
+def bad_attachment(ctx: Context, msg: ParsedMessage) -> tuple[str, str] | None:
+    """(name as written, why) of the first attachment that is too large or of a refused type,
+    judged by its content type and by its name after NFKC normalisation and trimming
+    (parser/attachments.py: "evil.zip.", "evil.exe\\x00.pdf", an unnamed application/zip); or None."""
     sec = ctx.partnership.security
-    for name, _ctype, size in msg.attachments:
-        lowered = (name or "").lower()
-        if size > sec.max_attachment_bytes:
-            return name or "(unnamed)"
-        if lowered.endswith(sec.refused_attachment_types) and not (msg.kind == "reply" and
-                                                                   lowered.endswith(INERT_ON_REPLIES)):
-            return name or "(unnamed)"
+    endings = sec.refused_attachment_types
+    if msg.kind == "reply":
+        endings = tuple(e for e in endings if e not in INERT_ON_REPLIES)
+    for item in msg.attachments:
+        shown = item.name or "(unnamed)"
+        if item.size > sec.max_attachment_bytes:
+            return shown, f"it is larger than {sec.max_attachment_bytes // 1_000_000} MB"
+        why = refused_attachment(item, endings)
+        if why:
+            return shown, why
     return None
 
 
 def kept_attachments(msg: ParsedMessage) -> tuple[str, ...]:
     """The attachments of a reply kept with it unopened (named on the case's record)."""
-    return tuple(name for name, _ctype, _size in msg.attachments if (name or "").lower().endswith(INERT_ON_REPLIES))
+    return tuple(a.name for a in msg.attachments if a.normal_name.endswith(INERT_ON_REPLIES))
 
 
 def outside_partners(ctx: Context, msg: ParsedMessage) -> bool:
@@ -51,18 +58,20 @@ def outside_partners(ctx: Context, msg: ParsedMessage) -> bool:
 
 
 RULES: tuple[tuple[str, Callable[[Context, ParsedMessage], bool], str], ...] = (
+    ("too_costly", lambda c, m: m.too_costly,
+     "too costly to read: its parse was stopped past the time budget; not read, not answered"),
     ("own_mail", lambda c, m: m.own, "our own mail came back: never answered, to avoid loops"),
     ("bounce", lambda c, m: m.kind == "bounce", "a delivery failure report: never changes a case"),
     ("auto_reply", lambda c, m: m.kind == "auto_reply", "an automatic reply: never changes a case"),
     ("ambiguous_sender", lambda c, m: ambiguity(m.head) is not None,
      "the sender cannot be read as one address (CONTRACT.md §2): nothing moved, never guessed"),
     ("no_sender", lambda c, m: not m.sender, "no readable sender address"),
+    ("outside_partners", _outside_partners,
+     "sender is outside the partner agencies' domains: not opened, not answered"),
     ("unauthenticated", lambda c, m: _not_authenticated(c, m) is not None,
      "the receiving server did not confirm the sender (DMARC must pass for the From domain)"),
     ("attachment", lambda c, m: bad_attachment(c, m) is not None,
      "an attachment is too large or of a refused type; it was not opened"),
-    ("outside_partners", _outside_partners,
-     "sender is outside the partner agencies' domains: not opened, not answered"),
     ("invalid", lambda c, m: m.kind == "invalid", "neither an escalation nor a reply naming a case"),
 )
 
@@ -81,22 +90,70 @@ def about_conduct(msg: ParsedMessage) -> bool:
     return bool(CONDUCT.search(text[:5000]))
 
 
-# Decided from the raw bytes, before the message is read at all.
-UNREAD: dict[str, str] = {
-    "too_large": "the message is larger than the attachment limit allows; it was not read",
-}
-REASONS = {**UNREAD, **{name: reason for name, _, reason in RULES}}
+# Judged from the header block alone (parser.read_head), before the body is parsed at all:
+# mail that goes no further is never parsed and never answered. Extend here (the receiving
+# server's authentication verdict belongs with these).
+def own_mail(ctx: Context, head: Head) -> bool:
+    """Our own mail back, by what no forwarder strips: our marker header, or one of the
+    Message-IDs the service makes (tracker/outgoing/outbox.py), or our own address as its
+    From or Sender (the mailbox's address, and the inbox's sign-in name where it is one)."""
+    p = ctx.partnership
+    ours = {p.address.lower()} | ({p.inbox.username.lower()} if "@" in (p.inbox.username or "") else set())
+    named = {m.address for m in head.author.mailboxes + head.agent.mailboxes if m.address}
+    return head.own_marker or is_own_message_id(head.message_id, p.domain) or bool(named & ours)
+
+
+def _unclear_sender(ctx: Context, head: Head) -> bool:
+    return not head.sender and not may_be_bounce(head)
+
+
+def _outside_by_head(ctx: Context, head: Head) -> bool:
+    domains = ctx.partnership.partner_domains
+    return bool(domains) and bool(head.sender) and not within(domains, head.sender) and not may_be_bounce(head)
+
+
+# A delivery report comes from any domain, often with no readable sender: one that looks like
+# one by its headers (parser.classify.may_be_bounce) is read, under the parse budget, and is
+# quarantined as a stranger's after all when it is not one (the rules below).
+# The sender's authenticity is judged here too, from the receiving server's verdict in the
+# header block (tracker/incoming/authenticity.py), so a forged From is never parsed either.
+HEAD_RULES: tuple[tuple[str, Callable[[Context, Head], bool]], ...] = (
+    ("too_large", lambda c, h: too_large(c, h.size)),
+    ("own_mail", own_mail),
+    ("ambiguous_sender", lambda c, h: ambiguity(h) is not None and not may_be_bounce(h)),
+    ("no_sender", _unclear_sender),
+    ("outside_partners", _outside_by_head),
+    ("unauthenticated", lambda c, h: not may_be_bounce(h)
+     and authentication_problem(c.partnership.security, h) is not None),
+)
+REASONS = {"too_large": "the message is larger than the attachment limit allows",
+           **{name: reason for name, _, reason in RULES}}
 INTAKE = "intake"
 
 
+def judge_head(ctx: Context, head: Head) -> str | None:
+    """The name of the first head rule that keeps the message unread, or None (read it)."""
+    for name, applies in HEAD_RULES:
+        if applies(ctx, head):
+            return name
+    return None
+
+
+def head_detail(way: str, head: Head) -> str:
+    """What the record of a message kept unread adds to its reason: that it was not read, and
+    why its sender is unclear."""
+    problems = "; ".join(head.sender_problems)[:500] if way == "no_sender" else ""
+    return f"{problems + '; ' if problems else ''}its body was not read"
+
+
 def before_reading(ctx: Context, raw: bytes) -> str | None:
-    """The name of the rule that keeps `raw` unread, or None."""
-    return "too_large" if too_large(ctx, raw) else None
+    """The name of the rule that keeps `raw` unread, or None (judge_head on its header block)."""
+    return judge_head(ctx, read_head(raw))
 
 
-def too_large(ctx: Context, raw: bytes) -> bool:
+def too_large(ctx: Context, size: int) -> bool:
     """Bigger than any honest escalation with its largest allowed attachment (base64 grows 4/3)."""
-    return len(raw) > ctx.partnership.security.max_attachment_bytes * 4 // 3 + 2_000_000
+    return size > ctx.partnership.security.max_attachment_bytes * 4 // 3 + 2_000_000
 
 
 def triage(ctx: Context, msg: ParsedMessage) -> str:

@@ -12,6 +12,7 @@ import base64
 import dataclasses
 import hashlib
 import json
+import re
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -29,6 +30,20 @@ def message_id(idem_key: str, kind: str, ref: str | None, domain: str) -> str:
     """Deterministic per idempotency key; carries the case reference so replies match."""
     token = hashlib.sha256(idem_key.encode()).hexdigest()[:16]
     return f"{ref or 'ESC-NONE'}.{kind}.{token}@{domain}"
+
+
+_OWN_ID_RE = re.compile(r"(?:ESC-\d{4}-\d{4,}|ESC-NONE)\.[a-z0-9_]{1,40}\.[0-9a-f]{16}@(.{1,255})", re.IGNORECASE)
+
+
+def is_own_message_id(mid: str | None, domain: str) -> bool:
+    """Is `mid` one that `message_id` makes for `domain`? (Our own mail back, whatever
+    headers were stripped on the way: a Message-ID is kept by every forwarder.)
+
+    >>> is_own_message_id(message_id("k", "notice", "ESC-2026-0042", "p.example.test"), "P.example.test")
+    True
+    """
+    match = _OWN_ID_RE.fullmatch(mid or "")
+    return bool(match) and match.group(1).lower() == domain.lower()
 
 
 def enqueue(session: Session, *, partnership, letter: Letter, idem_key: str, case_id: int | None,
