@@ -282,6 +282,21 @@ def test_correct_replaces_the_address_everywhere_and_sends_the_latest_notice_aga
     assert unknown.state == state and kinds(unknown) == [("support_refused", (SUPPORT,))]
 
 
+def test_business_support_cannot_route_or_correct_to_an_address_outside_the_partner_agencies():
+    fenced = dataclasses.replace(rules("wolverhampton", ONLY_COUNCIL),
+                                 partner_domains=("council.example.test", "health.example.test"))
+    state = wolverhampton_at_3_with_health_missing().state
+    outsider = Person("routed", "", "eve@evil.example", None, "Eve", "Head of Service", "Health")
+    routed = advance(fenced, state, Route(SUPPORT, (ROUTED, outsider)), NOW)
+    assert (routed.outcome, routed.state, kinds(routed)) == ("route_outside", state, [("support_refused", (SUPPORT,))])
+    assert routed.words.detail == "eve@evil.example" and not routed.entries[0].kind == "routed"
+    corrected = advance(fenced, state, Correct(SUPPORT, OTHER, "sam.sample@evil.example", "notice"), NOW)
+    assert (corrected.outcome, corrected.state) == ("correct_outside", state)
+    assert kinds(corrected) == [("support_refused", (SUPPORT,))] and corrected.words.detail == "sam.sample@evil.example"
+    inside = advance(fenced, state, Correct(SUPPORT, OTHER, "sam.right@health.example.test", "notice"), NOW)
+    assert inside.outcome == "corrected"  # the fence, not CORRECT, refused the others
+
+
 @pytest.mark.parametrize("status", ["open", "resolved"])
 def test_business_support_updates_any_case_and_nothing_else(status):
     state = at_stage("essex", "2", status=status)
@@ -474,7 +489,7 @@ def test_people_the_machine_names_itself_are_told_only_inside_the_partnership():
     assert "involved" not in dict(kinds(opened))  # the IRO's council is outside these partner domains
     outside = Person("routed", "", "someone@elsewhere.example.test")
     routed = advance(fenced, wolverhampton_at_3_with_health_missing().state, Route(SUPPORT, (outside,)), NOW)
-    assert "routed" not in dict(kinds(routed)) and dict(kinds(routed))["support_done"] == (SUPPORT,)
+    assert routed.outcome == "route_outside" and kinds(routed) == [("support_refused", (SUPPORT,))]
 
 
 def test_an_iro_business_support_routes_is_on_the_case_for_all_of_it():

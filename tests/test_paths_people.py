@@ -89,6 +89,21 @@ def test_business_support_updates_any_case_and_corrects_a_mistyped_address(wolve
     assert "corrected" in kinds and kinds.count("update") == 1 and s.verified()
 
 
+def test_business_support_is_told_why_an_outside_address_is_not_routed_or_put_in(wolverhampton):
+    s = wolverhampton
+    s.raise_case()
+    notice = s.mail("notice", OTHER)
+    s.new()
+    s.reply(notice, SUPPORT, "CORRECT drew.sample@health.example.test -> drew.sample@evil.example")
+    s.reply(notice, SUPPORT, "ROUTE\nEve Outside, Head of Service, Example Health <eve@evil.example>")
+    assert sorted(s.new()) == [("support_refused", SUPPORT), ("support_refused", SUPPORT)]  # nobody else mailed
+    for said in map(text_of, s.mails("support_refused", SUPPORT)):
+        assert "outside the partnership's agencies" in said and "partner_domains" in said
+    assert OTHER in {p.email for p in s.people()}
+    assert not {"drew.sample@evil.example", "eve@evil.example"} & {p.email for p in s.people()}
+    assert not {"corrected", "routed"} & {e.kind for e in s.events()} and s.verified()
+
+
 def test_a_party_cannot_route_and_a_stranger_learns_nothing(wolverhampton):
     s = wolverhampton
     s.raise_case()

@@ -98,6 +98,9 @@ def route(rules: Rules, state: CaseState, ev: Route, now: datetime) -> Transitio
     if refused:
         return refused
     sender = ev.sender.lower()
+    outside = [p.email for p in ev.people if not rules.reaches(p.email)]
+    if outside:  # case mail never goes outside the partner agencies: nobody is added
+        return _support_refused(state, sender, "route", "route_outside", ", ".join(outside))
     stage = rules.policy.stage(state.stage)
     known = {p.email for p in state.people if p.stage == stage.key or p.stage is None}
     missing, pending = missing_at(rules, state.people, stage), pending_roles(rules, state)
@@ -165,6 +168,8 @@ def correct(rules: Rules, state: CaseState, ev: Correct, now: datetime) -> Trans
         return _support_refused(state, sender, "correct", "correct_unreadable", None)
     if not any(p.email == ev.old for p in state.people):
         return _support_refused(state, sender, "correct", "correct_unknown", ev.old)
+    if not rules.reaches(ev.new):  # the case would lose its party to an address it may not mail
+        return _support_refused(state, sender, "correct", "correct_outside", ev.new)
     people = tuple(replace(p, email=ev.new, bounced=False) if p.email == ev.old else p for p in state.people)
     stage = rules.policy.stage(state.stage)
     new, entries = _resumed(rules, replace(state, people=people), stage, now)
