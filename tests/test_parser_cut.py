@@ -4,44 +4,16 @@ endings, blank-line runs, the header block, long parameters) is no cut; honest m
 under each cap is read whole."""
 from __future__ import annotations
 
-import base64
-
 import pytest
 
 from parser import parse_message
-from parser.caps import MAX_BLANK_LINES, MAX_LINES, MAX_MULTIPARTS, MAX_RAW_BYTES, MAX_SEPARATORS, cap_raw
+from parser.caps import MAX_LINES, MAX_MULTIPARTS, MAX_RAW_BYTES, cap_raw
 from parser.model import CUT
-
-EXE = base64.encodebytes(b"MZ" + b"\x90" * 1000)
-HEAD = (b"From: Casey Tester <casey@council.example.test>\r\nSubject: RE: [ESC-2026-0042] notice\r\n"
-        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=Q\r\n\r\n")
-
-
-def with_exe(filler: bytes = b"", pad: bytes = b"") -> bytes:
-    """An UPDATE whose invoice.exe comes after `filler` (in the text) and a `pad` part."""
-    padding = (b"--Q\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=pad.bin\r\n"
-               b"Content-Transfer-Encoding: base64\r\n\r\n" + pad + b"\r\n") if pad else b""
-    return (HEAD + b"--Q\r\nContent-Type: text/plain\r\n\r\nUPDATE: see attached\r\n" + filler + padding
-            + b"--Q\r\nContent-Type: application/x-msdownload\r\nContent-Disposition: attachment; filename=invoice.exe\r\n"
-              b"Content-Transfer-Encoding: base64\r\n\r\n" + EXE + b"\r\n--Q--\r\n")
-
-
-def pad_of(size: int) -> bytes:
-    """About `size` bytes of base64 (76 characters and a newline a line)."""
-    return base64.encodebytes(b"\x00" * (size * 3 // 4 * 76 // 77))
-
-
-# (filler, pad) past each cap, and just under it (the whole message within it)
-PAST = {"separators": (b"--\r\n" * MAX_SEPARATORS, b""), "lines": (b"x\r\n" * MAX_LINES, b""),
-        "blank lines": (b"\r\n\r\nx" * MAX_BLANK_LINES + b"\r\n", b""), "bytes": (b"", pad_of(5_400_000))}
-UNDER = {"separators": (b"--\r\n" * (MAX_SEPARATORS - 20), b""), "lines": (b"x\r\n" * (MAX_LINES - 40), b""),
-         "blank lines": (b"\r\n\r\nx" * (MAX_BLANK_LINES - 20) + b"\r\n", b""),
-         "bytes": (b"", pad_of(MAX_RAW_BYTES - 10_000))}
-
+from tests.helpers.cut_mail import EXE, PAST, UNDER, head, update
 
 @pytest.mark.parametrize("shape", PAST)
 def test_an_attachment_past_a_cap_leaves_the_message_marked_cut(shape):
-    raw = with_exe(*PAST[shape])
+    raw = update(*PAST[shape])
     assert cap_raw(raw).cut
     parsed = parse_message(raw)
     assert "invoice.exe" not in [a.name for a in parsed.attachments]  # the cut hides it ...
@@ -51,7 +23,7 @@ def test_an_attachment_past_a_cap_leaves_the_message_marked_cut(shape):
 
 @pytest.mark.parametrize("shape", UNDER)
 def test_a_message_just_under_a_cap_is_read_whole(shape):
-    raw = with_exe(*UNDER[shape])
+    raw = update(*UNDER[shape])
     if shape == "bytes":
         assert MAX_RAW_BYTES - 20_000 < len(raw) <= MAX_RAW_BYTES
     assert not cap_raw(raw).cut
@@ -61,7 +33,7 @@ def test_a_message_just_under_a_cap_is_read_whole(shape):
 
 
 def test_the_exe_first_is_seen_even_when_the_rest_is_cut():
-    raw = HEAD + b"--Q\r\nContent-Type: application/x-msdownload\r\nContent-Disposition: attachment; " \
+    raw = head() + b"--Q\r\nContent-Type: application/x-msdownload\r\nContent-Disposition: attachment; " \
         b"filename=invoice.exe\r\n\r\n" + EXE + b"--Q\r\nContent-Type: text/plain\r\n\r\nUPDATE\r\n" + b"x\r\n" * MAX_LINES
     parsed = parse_message(raw)
     assert parsed.cut and [a.name for a in parsed.attachments] == ["invoice.exe"]
@@ -89,6 +61,6 @@ def test_normalising_and_dropping_whitespace_is_no_cut(raw):
 def test_the_blank_line_shape_of_the_review_is_not_cut_and_has_no_exe_part():
     # exe2.py's "\r\n\r\nx" * 2600 is 2,600 blank-line pairs (under MAX_BLANK_LINES), and its last "x"
     # runs into "--Q": no boundary line, so the "attachment" is text in the body for any MIME reader
-    raw = with_exe(b"\r\n\r\nx" * 2600)
+    raw = update(b"\r\n\r\nx" * 2600)
     assert not cap_raw(raw).cut
     assert parse_message(raw).attachments == ()
