@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-MAX_RAW_BYTES = 5_000_000  # anything past this is ignored
+MAX_RAW_BYTES = 16_000_000  # past this the message is cut (and refused): above the 15.3 MB the default 10 MB attachment needs
 MAX_HEAD_BYTES = 512_000  # header bytes sifted for MIME fields (as parser/head.py reads at most)
 MAX_LINES = 300_000
 MAX_SEPARATORS = 5_000  # lines starting "--": MIME boundaries (and signature lines)

@@ -15,8 +15,18 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.helpers.cut_mail import PAST, UNDER, head, update
+from tests.helpers.harness import Harness
 from tests.helpers.mail import OTHER, WORKER, intake
 from tracker.storage.models import Case, Event, InboundMessage, OutboxMail
+
+
+@pytest.fixture
+def harness(tmp_path, clock, database_url):
+    """Attachments allowed up to 20 MB, so a message past the parser's 16 MB is not already
+    too large at the door (the shipped 10 MB keeps every message under what it reads)."""
+    h = Harness(tmp_path, clock, database_url=database_url, extra={"security": {"max_attachment_bytes": 20_000_000}})
+    yield h
+    h.app.engine.dispose()
 
 
 def rows(h, model):

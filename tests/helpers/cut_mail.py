@@ -35,7 +35,7 @@ def pad_of(size: int) -> bytes:
 
 # (filler, pad) past each cap, and just under it (the whole message within it)
 PAST = {"separators": (b"--\r\n" * MAX_SEPARATORS, b""), "lines": (b"x\r\n" * MAX_LINES, b""),
-        "blank lines": (b"\r\n\r\nx" * MAX_BLANK_LINES + b"\r\n", b""), "bytes": (b"", pad_of(5_400_000))}
+        "blank lines": (b"\r\n\r\nx" * MAX_BLANK_LINES + b"\r\n", b""), "bytes": (b"", pad_of(MAX_RAW_BYTES + 400_000))}
 UNDER = {"separators": (b"--\r\n" * (MAX_SEPARATORS - 20), b""), "lines": (b"x\r\n" * (MAX_LINES - 40), b""),
          "blank lines": (b"\r\n\r\nx" * (MAX_BLANK_LINES - 20) + b"\r\n", b""),
          "bytes": (b"", pad_of(MAX_RAW_BYTES - 10_000))}
