@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from parser import parse_message  # noqa: E402
 from parser.head import read_head  # noqa: E402
+from parser.caps import MAX_RAW_BYTES  # noqa: E402
 from parser.worker import DEFAULT_BUDGET, ParseWorker  # noqa: E402
 
 LIMIT = 10_000_000 * 4 // 3 + 2_000_000
@@ -163,7 +164,7 @@ def worker_overhead(rounds: int = 3) -> None:
 def main() -> None:
     limit = int(sys.argv[1]) if len(sys.argv) > 1 else LIMIT
     print(f"command: {' '.join(shlex.quote(a) for a in [sys.executable] + sys.argv)}")
-    print(f"size limit: {limit:,} bytes (parse_message reads at most the first 5,000,000)")
+    print(f"size limit: {limit:,} bytes (parse_message reads at most the first {MAX_RAW_BYTES:,})")
     ok = hostile(limit)
     worker_overhead()
     sys.exit(0 if ok else 1)

@@ -1,6 +1,7 @@
 """parse_message: the one entry point, orchestrating head -> mime -> classify -> reply / intake / bounce."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from . import classify as rules
@@ -12,7 +13,7 @@ from .head import Head, read_head
 from .html import cut_quoted_html, html_to_text
 from .intake import count_required, read_labels
 from .mime import Mail, read_mail
-from .model import Issue, ParsedMessage
+from .model import CUT, Issue, ParsedMessage
 from .personal_data import warnings_for
 from .reply import read_command
 
@@ -43,6 +44,13 @@ def parse_message(raw: bytes) -> ParsedMessage:
 def _parse(raw: bytes) -> ParsedMessage:
     head = read_head(raw)
     mail = read_mail(raw)
+    parsed = _read(head, mail)
+    if mail.cut:  # what was read is only the start: said so, whatever kind it looks like
+        return dataclasses.replace(parsed, errors=(CUT, *parsed.errors), cut=True)
+    return parsed
+
+
+def _read(head: Head, mail: Mail) -> ParsedMessage:
     envelope = _envelope(head, mail)
     kind = rules.classify(head, mail)
     if kind == "bounce":

@@ -43,14 +43,16 @@ class Mail:
     has_delivery_status: bool = False
     has_returned_message: bool = False  # a message/rfc822 part: what a bounce sends back
     full_text: str | None = None  # filled in lazily by the reader that needs it
+    cut: bool = False  # parser/caps.py left content out: this is not the whole message
 
 
 def read_mail(raw: bytes) -> Mail:
     """Parse `raw` once; never raises for any bytes."""
     if not isinstance(raw, (bytes, bytearray)):
         raw = str(raw).encode("utf-8", "surrogateescape")
-    msg = email.message_from_bytes(cap_raw(bytes(raw)))
-    mail = Mail(message=msg)
+    capped = cap_raw(bytes(raw))
+    msg = email.message_from_bytes(capped.raw)
+    mail = Mail(message=msg, cut=capped.cut)
     _walk(msg, mail)
     return mail
 

@@ -61,6 +61,11 @@ class Issue:
         return {"field": self.field, "message": self.message}
 
 
+#: On a message parser/caps.py had to cut (content past a size or line cap left out): what
+#: was read is not the whole message, so it must not be acted on (ParsedMessage.cut).
+CUT = Issue("message", "too long or too complex to read in full")
+
+
 @dataclass(frozen=True, slots=True)
 class IntakeFields:
     """The escalation form's values (CONTRACT.md §1); None where missing or unreadable."""
@@ -139,6 +144,7 @@ class ParsedMessage:
     bounce: BounceReport | None = None
     head: Head | None = None
     too_costly: bool = False  # the worker gave up on it (parser/worker.py): nothing else was read
+    cut: bool = False  # only part of it was read (parser/caps.py; `errors` holds CUT): never act on it
 
     def to_contract(self) -> dict:
         """The JSON object of CONTRACT.md §3 `escalations parse`.

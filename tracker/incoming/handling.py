@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from parser import Head, ParsedMessage
+from parser.caps import MAX_RAW_BYTES
 from tracker.cases.context import Context
 from tracker.cases import holds
 from tracker.cases.events import Failure, on_bounce, on_reply
@@ -24,7 +25,7 @@ __all__ = ["PROCESSED", "QUARANTINE", "Openings", "Outcome", "handle", "start_of
 # our own mail, automatic replies, delivery reports, mail with no sender, and mail whose
 # sender the receiving server could not confirm (answering it would go to whoever was
 # impersonated).
-ANSWERED = ("attachment", "invalid")
+ANSWERED = ("attachment", "cut", "invalid")
 # Refused for who sent them: told only as tracker/incoming/authenticity.py says (once a day,
 # to a From address the receiving server could vouch for, nothing of the message repeated).
 SENDER_REFUSED = ("ambiguous_sender", "unauthenticated")
@@ -108,7 +109,8 @@ def _answer_refused(session: Session, ctx: Context, msg: ParsedMessage, inbound_
     limit = ctx.partnership.security.max_attachment_bytes // 1_000_000
     name, why = bad_attachment(ctx, msg) if way == "attachment" else (None, None)
     _answer(session, ctx, msg, inbound_id, "not_accepted", {
-        "way": way, "attachment": name, "why": why, "limit_mb": limit, "ref": msg.case_ref if party else None})
+        "way": way, "attachment": name, "why": why, "limit_mb": limit, "total_mb": MAX_RAW_BYTES // 1_000_000,
+        "ref": msg.case_ref if party else None})
     return True
 
 

@@ -72,6 +72,10 @@ RULES: tuple[tuple[str, Callable[[Context, ParsedMessage], bool], str], ...] = (
      "the receiving server did not confirm the sender (DMARC must pass for the From domain)"),
     ("attachment", lambda c, m: bad_attachment(c, m) is not None,
      "an attachment is too large or of a refused type; it was not opened"),
+    # past a size or line cap the parser read only the start (parser/caps.py): a refused
+    # attachment or a later paragraph may be in what was left out, so none of it is acted on
+    ("cut", lambda c, m: m.cut,
+     "too long or too complex to read in full: only its start was read, so none of it was acted on"),
     ("invalid", lambda c, m: m.kind == "invalid", "neither an escalation nor a reply naming a case"),
 )
 
