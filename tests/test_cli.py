@@ -197,6 +197,7 @@ def test_unexpected_errors_are_one_line_and_debug_shows_the_traceback(site, caps
 
     monkeypatch.setattr(records, "case_list", boom, raising=False)
     monkeypatch.setattr("tracker.cli.views.case_list", boom)
+    assert run(site, capsys, "db", "upgrade")[0] == 0
     code, _, err = run(site, capsys, "cases")
     assert code == 1 and err.strip() == "escalations cases: unexpected RuntimeError: something inside " \
         "(run with --debug for the traceback)"
@@ -313,3 +314,16 @@ def test_demo_never_removes_a_folder_it_did_not_write(tmp_path, capsys):
     assert main(["demo", "--dir", str(mine)]) == 2
     assert "not a folder an earlier demo left" in capsys.readouterr().err
     assert (mine / "letter.txt").read_text() == "keep me"
+
+
+def test_a_command_that_only_reads_refuses_a_database_that_is_not_there(site, capsys):
+    for args in (["cases"], ["case", "ESC-2026-0001"], ["digest"], ["status"]):
+        code, _, err = run(site, capsys, *args)
+        assert code == 1 and "no database at" in err and "db upgrade" in err and len(err.strip().splitlines()) == 1
+    assert not (site / "cases.db").exists()  # nothing made on the way
+
+
+def test_verify_and_export_together_do_both(site, capsys):
+    opened(site, capsys)
+    code, out, _ = run(site, capsys, "case", "ESC-2026-0001", "--verify", "--export", str(site / "r.html"))
+    assert code == 0 and "record intact" in out and (site / "r.html").exists()

@@ -92,6 +92,7 @@ def test_each_partnership_keeps_its_own_cases_mail_and_policy(deployment):
 def test_commands_about_one_case_need_to_know_which_partnership(deployment, capsys):
     assert main(["--config", str(deployment), "cases"]) == 2
     assert "--partnership" in capsys.readouterr().err
+    assert main(["--config", str(deployment), "db", "upgrade"]) == 0
     assert main(["--config", str(deployment), "--partnership", "south", "cases"]) == 0
     with pytest.raises(ConfigError):
         choose(load_deployment(deployment), "east")

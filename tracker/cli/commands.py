@@ -113,7 +113,7 @@ def cmd_status(args) -> int:
 
     healthy = True
     args.now_at = None  # the heartbeat is the daemon's, on real time, whatever --now rehearses
-    for app in all_apps(args):
+    for app in all_apps(args, reading=True):
         ok, line = report(app)
         out(f"{app.partnership.id}: {line}")
         healthy = healthy and ok
@@ -131,7 +131,7 @@ def cmd_desk(args) -> int:
     from tracker.desk.serve import serve
     from tracker.daemon.logs import configure
 
-    app = one_app(args)
+    app = one_app(args, reading=True)
     configure(app.config.log_level)
     if not 0 < args.port < 65536:
         raise UsageError(f"--port {args.port} is not a port number (1 to 65535)")

@@ -26,7 +26,7 @@ def stage_key(policy, given: str) -> str:
 def cmd_cases(args) -> int:
     from tracker.cli.views import case_list
 
-    app = one_app(args)
+    app = one_app(args, reading=True)
     stage = stage_key(app.partnership.policy, args.stage) if args.stage else None
     with Session(app.engine) as s:
         out(case_list(s, app.partnership, app.now(), status=args.status, stage=stage, overdue=args.overdue))
@@ -42,7 +42,7 @@ def cmd_case(args) -> int:
     from tracker.storage.models import Case
     from tracker.cli.views import timeline
 
-    app = one_app(args)
+    app = one_app(args, reading=True)
     if args.against and not args.verify:
         raise UsageError("--against checks the record: give it with --verify")
     ref = case_ref(args.ref)
@@ -51,17 +51,16 @@ def cmd_case(args) -> int:
         case = s.exec(select(Case).where(Case.ref == ref, Case.partnership == app.partnership.id)).first()
         if case is None:
             raise UsageError(f"no case {ref} in partnership {app.partnership.id}; `escalations cases` lists them")
-        if args.verify:
-            return _verify(s, case, heads)
-        if args.export:
+        verified = _verify(s, case, heads) if args.verify else 0
+        if args.export:  # with --verify too: the document itself says whether the record is intact
             from tracker.cases.state import people_of
             from tracker.outgoing.documents import case_record
 
             write_private(args.export, case_record(s, app.partnership, case, people_of(s, case)))
             out(f"{case.ref}: record written to {args.export}")
-            return 0
-        out(timeline(s, app.partnership, case))
-    return 0
+        elif not args.verify:
+            out(timeline(s, app.partnership, case))
+    return verified
 
 
 def _verify(s: Session, case, heads: list[tuple[int, str, str]]) -> int:
@@ -116,7 +115,7 @@ def cmd_digest(args) -> int:
 
     from tracker.digest import weekly as digest
 
-    app = one_app(args)
+    app = one_app(args, reading=True)
     p = app.partnership
     now = app.now()
     today = p.calendar.local(now)
@@ -170,7 +169,7 @@ def cmd_export(args) -> int:
     start, end = _date(args.start, "--from"), _date(args.end, "--to")
     if start and end and end < start:
         raise UsageError(f"--to {end} is before --from {start}: give the earlier date with --from")
-    app = one_app(args)
+    app = one_app(args, reading=True)
     with Session(app.engine) as s:
         rows = digest.export_rows(s, app.partnership, start, end)
     write_private(args.csv, digest.resolution_csv(rows))
