@@ -155,3 +155,12 @@ def test_a_report_reads_the_case_against_its_record_once_however_many_lines_it_h
     monkeypatch.setattr(events, "verified_state", lambda session, case: calls.append(case.id) or real(session, case))
     s.send(dsn(notice_id(s), [OTHER] * 50))
     assert calls == [s.case().id]
+
+
+def test_a_report_the_microsoft_server_confirmed_stops_the_clock_as_before(tmp_path):
+    s = opened(tmp_path, {"receiving_server": "microsoft"})
+    passed = MICROSOFT_FAIL.replace(b"evil.example", b"health.example.test").replace(b"dmarc=fail", b"dmarc=pass") \
+        .replace(b"compauth=fail reason=000", b"compauth=pass reason=100")
+    s.send(passed + dsn(notice_id(s), [OTHER]).replace(b"MAILER-DAEMON@mail.evil.example", b"postmaster@health.example.test"))
+    assert sorted(k for k, _ in s.new()) == ["delivery_failed", "delivery_failed_feedback"]
+    assert s.case().clock_stopped_for == "other" and s.verified()
