@@ -61,7 +61,7 @@ def test_a_hard_bounce_of_the_only_recipient_stops_the_clock_until_business_supp
     assert (notice.kind, notice.recipient) == ("notice", TYPO)
     with transaction(s.h.app.engine) as session:  # what the parser's reading of a DSN gives the tracker
         case_id, done = on_bounce(session, s.h.app.context(), f"<{notice.message_id}>",
-                                  (Failure(TYPO, "hard", "5.1.1 user unknown"),), inbound_id=99)
+                                  (Failure(TYPO, "hard", "5.1.1 user unknown"),), inbound_id=99, confirmed=True)
     assert case_id == s.case().id and "hard" in done
     stopped = s.case()
     assert stopped.clock_stopped_for == "other" and stopped.remind_at is None
@@ -85,7 +85,7 @@ def test_a_delay_notice_is_recorded_and_changes_nothing(s):
     notice = s.rows()[1]
     s.new()
     with transaction(s.h.app.engine) as session:
-        on_bounce(session, s.h.app.context(), notice.message_id, (Failure(OTHER, "delay", "4.4.1 retrying"),), 98)
+        on_bounce(session, s.h.app.context(), notice.message_id, (Failure(OTHER, "delay", "4.4.1 retrying"),), 98, confirmed=True)
     assert s.new() == [] and s.case().clock_stopped_at is None
     assert [e.kind for e in s.events()][-1] == "delivery_delayed"
 
@@ -95,7 +95,7 @@ def test_a_report_about_mail_this_service_never_sent_changes_nothing(s):
     s.new()
     with transaction(s.h.app.engine) as session:
         case_id, done = on_bounce(session, s.h.app.context(), "<not-ours@elsewhere.example.test>",
-                                  (Failure(OTHER, "hard"),), 97)
+                                  (Failure(OTHER, "hard"),), 97, confirmed=True)
     assert case_id is None and "no mail this service sent" in done and s.new() == []
 
 

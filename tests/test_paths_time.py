@@ -217,7 +217,7 @@ def test_a_deadline_that_moves_is_sent_again_as_an_update(tmp_path):
     _, before = event_of(s.mail("escalated", MANAGER))
     bounced = next(r for r in s.rows() if r.kind == "escalated" and r.recipient == OTHER_MANAGER)
     with transaction(s.h.app.engine) as session:  # the other side's only manager: address unknown
-        on_bounce(session, s.h.app.context(), bounced.message_id, (Failure(OTHER_MANAGER, "hard"),), 96)
+        on_bounce(session, s.h.app.context(), bounced.message_id, (Failure(OTHER_MANAGER, "hard"),), 96, confirmed=True)
     assert s.case().clock_stopped_for == "other"
     s.at(2026, 11, 30, 10)  # five working days later business support corrects it
     s.reply(s.mail("delivery_failed", SUPPORT), SUPPORT, f"CORRECT {OTHER_MANAGER} -> riley.right@health.example.test")

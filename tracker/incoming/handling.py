@@ -89,11 +89,15 @@ def _reply(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) 
 
 
 def _bounce(session: Session, ctx: Context, msg: ParsedMessage, inbound_id: int) -> Outcome:
-    """A delivery report: tied to the mail it reports on, recorded on that case; kept aside."""
+    """A delivery report: tied to the mail it reports on, recorded on that case; kept aside.
+    Reports come from any server, so no sender rule refuses one (tracker/incoming/rules.py);
+    one the receiving server did not confirm only asks business support to check the address."""
     report = msg.bounce
     original = (report.original_message_id if report else None) or next(iter(msg.in_reply_to), None)
-    failures = tuple(Failure(r.address, r.severity, r.diagnostic or r.status) for r in (report.recipients if report else ()))
-    case_id, done = on_bounce(session, ctx, original, failures, inbound_id)
+    failures = tuple(dict.fromkeys(Failure(r.address, r.severity, r.diagnostic or r.status, r.status)
+                                   for r in (report.recipients if report else ())))  # the same line once
+    confirmed = authentication_problem(ctx.partnership.security, msg.head) is None
+    case_id, done = on_bounce(session, ctx, original, failures, inbound_id, confirmed=confirmed)
     return Outcome(QUARANTINE, f"bounce: {done}", case_id)
 
 

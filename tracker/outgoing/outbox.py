@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import json
 import re
+import secrets
 from datetime import date, datetime
 from types import SimpleNamespace
 
@@ -26,9 +26,14 @@ from tracker.outgoing.letter import Later, Letter
 from tracker.storage.models import OutboxMail
 
 
-def message_id(idem_key: str, kind: str, ref: str | None, domain: str) -> str:
-    """Deterministic per idempotency key; carries the case reference so replies match."""
-    token = hashlib.sha256(idem_key.encode()).hexdigest()[:16]
+def message_id(kind: str, ref: str | None, domain: str, token: str | None = None) -> str:
+    """A new Message-ID; carries the case reference so replies match. Its 16 hex digits are
+    random (64 bits from `secrets`), never derived from the idempotency key: that key is made
+    of what anyone can know (case reference, change, address, kind), so a derived ID could be
+    computed by a stranger and quoted in a forged delivery report. It is fixed once, when the
+    outbox row is written (`pending_row`), and kept in the row: a resend after a crash carries
+    the same ID. `token`: given 16 hex digits instead (tests)."""
+    token = token or secrets.token_hex(8)
     return f"{ref or 'ESC-NONE'}.{kind}.{token}@{domain}"
 
 
@@ -39,7 +44,7 @@ def is_own_message_id(mid: str | None, domain: str) -> bool:
     """Is `mid` one that `message_id` makes for `domain`? (Our own mail back, whatever
     headers were stripped on the way: a Message-ID is kept by every forwarder.)
 
-    >>> is_own_message_id(message_id("k", "notice", "ESC-2026-0042", "p.example.test"), "P.example.test")
+    >>> is_own_message_id(message_id("notice", "ESC-2026-0042", "p.example.test"), "P.example.test")
     True
     """
     match = _OWN_ID_RE.fullmatch(mid or "")
@@ -90,7 +95,7 @@ def pending_row(partnership, letter: Letter, idem_key: str, case_id: int | None,
     """The column values of a new outbox row (see `enqueue`). `head`: the case record's head
     when the mail was queued, carried in a header (X-Escalations-Record) and in the footer
     (the template value `record_head`), so its recipients hold what the record was."""
-    mid = message_id(idem_key, letter.kind, ref, partnership.domain)
+    mid = message_id(letter.kind, ref, partnership.domain)
     envelope = {
         "sender": partnership.address, "sender_name": partnership.display_name, "to": letter.to,
         "message_id": mid, "date": partnership.calendar.local(now), "marker": partnership.id,
