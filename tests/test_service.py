@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -217,7 +218,9 @@ def _what_happened(h) -> dict:
                               for p in s.exec(select(Party))),
             "events": sorted((refs[e.case_id], e.seq, e.kind, e.actor, e.stage, e.summary) for e in s.exec(select(Event))),
             # answers to mail that opens no case are keyed by the inbound row's id: order-dependent
-            "mail": sorted((o.idem_key, o.message_id) if o.case_id else (o.kind, o.recipient)
+            # Message-IDs carry a random token (unguessable, so a forged report cannot name one)
+            "mail": sorted((o.idem_key, re.sub(r"\.[0-9a-f]{16}@", ".<token>@", o.message_id)) if o.case_id
+                           else (o.kind, o.recipient)
                            for o in s.exec(select(OutboxMail))),
             "inbound": sorted((m.source_key, m.disposition, m.reason, refs.get(m.case_id), m.raw is not None)
                               for m in s.exec(select(InboundMessage))),
