@@ -139,3 +139,10 @@ def test_a_server_that_greets_then_says_nothing_fails_at_sign_in(tmp_path, capsy
             conn.close()
     [line] = lines(capsys, "inbox")
     assert "FAIL" in line and "sign-in" in line and "no answer within 10 s" in line, line
+
+
+def test_a_config_given_wrong_is_exit_2_as_for_every_command(tmp_path, capsys):
+    path = tmp_path / "config.toml"
+    path.write_text('[partnership]\nid = "test"\n[inbox]\nkind = "pigeon"\n')
+    assert check(str(path), SystemClock()) == 2
+    assert "config   FAIL" in capsys.readouterr().out

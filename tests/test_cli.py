@@ -327,3 +327,15 @@ def test_verify_and_export_together_do_both(site, capsys):
     opened(site, capsys)
     code, out, _ = run(site, capsys, "case", "ESC-2026-0001", "--verify", "--export", str(site / "r.html"))
     assert code == 0 and "record intact" in out and (site / "r.html").exists()
+
+
+@pytest.mark.parametrize("raised", ["0001-01-01", "9999-12-31T23:00"])
+def test_deadlines_outside_the_years_it_counts_in_are_refused_as_given_wrong(site, capsys, raised):
+    code, _, err = run(site, capsys, "deadlines", "--policy", "wolverhampton", "--raised", raised)
+    assert code == 2 and "between the years 1901 and 8999" in err and len(err.strip().splitlines()) == 1
+
+
+def test_digest_html_to_a_bad_path_fails_before_printing_the_digest(site, capsys):
+    assert run(site, capsys, "db", "upgrade")[0] == 0
+    code, out, err = run(site, capsys, "digest", "--html", str(site / "missing" / "d.html"))
+    assert code == 1 and out.strip() == "" and "cannot write" in err

@@ -125,3 +125,32 @@ def test_status_run_by_hand_says_to_give_it_the_daemon_s_state_directory(tmp_pat
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
     cfg = config_from_dict({}, base=etc, path=etc / "config.toml")
     assert "$ESCALATIONS_STATE_DIR" not in report(App.from_config(cfg, SystemClock()))[1]
+
+
+def test_status_knows_a_clean_stop_a_vanished_process_and_another_partnership_s_beat(tmp_path):
+    import subprocess
+
+    from tracker.daemon.status import stopped
+
+    cfg = config_from_dict({}, base=tmp_path)
+    real = Frozen(datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc))
+    app = App.from_config(cfg, real)
+    beat(app, mailbox_reached=True)
+    assert report(app)[0]
+    stopped(app)  # what the daemon does last on a clean stop
+    healthy, line = report(app)
+    assert not healthy and "stopped cleanly" in line
+    beat(app, mailbox_reached=True)  # started again: alive again
+    assert report(app)[0]
+    state = json.loads(cfg.daemon.heartbeat_file.read_text())
+    dead = subprocess.Popen(["true"])  # a process of this host that has ended (and been reaped)
+    dead.wait()
+    cfg.daemon.heartbeat_file.write_text(json.dumps({**state, "pid": dead.pid}))
+    healthy, line = report(app)
+    assert not healthy and "ended without a clean stop" in line
+    cfg.daemon.heartbeat_file.write_text(json.dumps({**state, "partnership": "elsewhere"}))
+    healthy, line = report(app)
+    assert not healthy and "'elsewhere'" in line
+    cfg.daemon.heartbeat_file.write_text(json.dumps({**state, "pid": 1}))  # someone else's beat: left alone
+    stopped(app)
+    assert "stopped_at" not in json.loads(cfg.daemon.heartbeat_file.read_text())

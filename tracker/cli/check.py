@@ -23,7 +23,7 @@ def check(config_path: str, clock: Clock, partnership: str | None = None) -> int
             configs = [choose(configs, partnership)]
     except ConfigError as exc:
         out(f"config   FAIL  {exc}")
-        return 1
+        return 2  # a config given wrong, as every other command says it (README: exit 2)
     ok = True
     for config in configs:
         ok = _check_one(config, clock) and ok

@@ -60,8 +60,14 @@ def cmd_deadlines(args) -> int:
         raised = datetime.fromisoformat(args.raised)
     except ValueError:
         raise UsageError(f"--raised {args.raised!r} is not an ISO date-time, e.g. 2026-12-24T16:00") from None
+    if not 1900 < raised.year < 9000:  # bank holidays are known, and date arithmetic holds, well inside these
+        raise UsageError(f"--raised {args.raised!r}: give a date between the years 1901 and 8999")
     raised = calendar.assume_local(raised)
-    print(safe_json(deadlines_json(PRESETS[args.policy], calendar, raised)))
+    try:
+        days = deadlines_json(PRESETS[args.policy], calendar, raised)
+    except (ValueError, OverflowError) as exc:  # outside the years the calendar can count in
+        raise UsageError(f"--raised {args.raised!r}: {exc}") from None
+    print(safe_json(days))
     return 0
 
 

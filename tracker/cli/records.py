@@ -126,9 +126,9 @@ def cmd_digest(args) -> int:
             d = digest.build_digest(s, p, week, now)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    out(digest.render_text(d, app.composer))
-    if args.html:
+    if args.html:  # first: a path it cannot write fails before anything is printed
         write_private(args.html, digest.render_html(d, app.composer).encode("utf-8"))
+    out(digest.render_text(d, app.composer))
     if args.send:
         _send_digest(app, week)
     return 0

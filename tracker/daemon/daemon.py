@@ -23,7 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from tracker.daemon import sending
+from tracker.daemon import sending, status
 from tracker.daemon.app import App
 from tracker.daemon.logs import for_partnership
 from tracker.daemon.sender import SenderProcess
@@ -97,6 +97,10 @@ class Daemon:
         elif self.holds_lease.is_set():
             await sending.flush_once(self.app)
         self.mailbox.release()
+        try:
+            await asyncio.to_thread(status.stopped, self.app)
+        except OSError as exc:
+            log.error("the clean stop not marked in %s", self.app.config.daemon.heartbeat_file, exc_info=exc)
 
     # --- scheduling ------------------------------------------------------------------------
     def _scheduler(self) -> AsyncIOScheduler:

@@ -34,6 +34,33 @@ def beat(app, mailbox_reached: bool) -> None:
     tmp.replace(path)
 
 
+def stopped(app) -> None:
+    """Mark the heartbeat as a clean stop, so `status` says so at once instead of "alive"
+    for the minutes until the last beat goes stale."""
+    path: Path = app.config.daemon.heartbeat_file
+    state = _read(path)
+    if state.get("pid") != os.getpid():
+        return  # another instance's beat: not ours to end
+    state["stopped_at"] = app.clock.now().isoformat()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state))
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+
+
+def _gone(state: dict) -> bool:
+    """Is the beat's process known to be gone? Only answerable on the host that wrote it."""
+    if state.get("host") != socket.gethostname() or not isinstance(state.get("pid"), int):
+        return False
+    try:
+        os.kill(state["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, but another user's
+        return False
+    return False
+
+
 def _read(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
@@ -72,6 +99,14 @@ def report(app) -> tuple[bool, str]:
     except (KeyError, TypeError, ValueError):
         return False, f"not running: the heartbeat at {path} is not one the daemon wrote; outbox pending {pending}"
     reached = _local(app, state.get("mailbox_reached_at"))
+    if state.get("partnership") not in (None, app.partnership.id):
+        return False, (f"not running: the heartbeat at {path} is partnership {state['partnership']!r}'s, not "
+                       f"{app.partnership.id!r}'s: give each partnership its own heartbeat_file; outbox pending {pending}")
+    if state.get("stopped_at"):
+        return False, (f"not running: {who} stopped cleanly at {_local(app, state['stopped_at'])}; "
+                       f"mailbox last reached {reached}; outbox pending {pending}")
+    if _gone(state):
+        return False, f"not running: {who} has ended without a clean stop; outbox pending {pending}"
     if age < timedelta(0):
         return False, (f"STALE: {who}, last beat stamped {int(-age.total_seconds())} s in the future (the clock "
                        f"was set back, or {path} is not this daemon's); outbox pending {pending}")
