@@ -3,6 +3,7 @@
 session (``mailstack``, ``postgres``). What tests share besides fixtures is in tests/helpers/."""
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,6 +17,17 @@ from testbed.mailstack import MailStack
 from testbed.postgres import Postgres
 from tests.helpers.harness import LONDON, Clock, Harness
 from tests.helpers.servers import PASSWORD, USERS, keep_or_remove, require
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A command run in-process (`run`, `desk`) sets up the root logger for itself; the next
+    test gets it back as it was, so one test's log lines never land in another's output."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -14,36 +14,16 @@ import pytest
 from sqlmodel import Session, select
 
 from tests.helpers.mail import OTHER, intake, mail
+from tests.helpers.site import site_config
 from tracker.cli.main import main
 from tracker.cli.options import build_parser
 from tracker.cli.terminal import safe, safe_json
 from tracker.storage.models import Case, OutboxMail
 
-CONFIG = """
-[partnership]
-id = "test"
-address = "escalations@partnership.example.test"
-business_support = ["business@partnership.example.test"]
-partner_domains = ["partnership.example.test", "council.example.test", "health.example.test"]
-[policy]
-preset = "wolverhampton"
-[database]
-url = "sqlite:///{base}/cases.db"
-url_env = ""
-[security]
-receiving_server = "none"  # Maildir mail carries no receiving server's verdict
-[inbox]
-path = "{base}/inbox"
-[outgoing]
-path = "{base}/sent"
-[daemon]
-heartbeat_file = "{base}/heartbeat.json"
-"""
-
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    (tmp_path / "config.toml").write_text(CONFIG.format(base=tmp_path))
+    (tmp_path / "config.toml").write_text(site_config(tmp_path))
     return tmp_path
 
 

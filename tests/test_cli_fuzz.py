@@ -22,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.helpers.mail import intake
+from tests.helpers.site import site_config
 from tracker.cli.main import main
 from tracker.cli.options import build_parser
 
@@ -31,28 +32,11 @@ SCRIPT = Path(sys.executable).with_name("escalations")
 SERVES = {"desk", "run"}
 SLOW = {"demo"}  # a whole workflow per example; tests/test_cli.py runs it
 
-CONFIG = """
-[partnership]
-id = "fuzz"
-address = "escalations@partnership.example.test"
-business_support = ["business@partnership.example.test"]
-partner_domains = ["partnership.example.test", "council.example.test", "health.example.test"]
-[database]
-url = "sqlite:///{base}/cases.db"
-url_env = ""
-[inbox]
-path = "{base}/inbox"
-[outgoing]
-path = "{base}/sent"
-[daemon]
-heartbeat_file = "{base}/heartbeat.json"
-"""
-
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("cli-fuzz")
-    (base / "config.toml").write_text(CONFIG.format(base=base))
+    (base / "config.toml").write_text(site_config(base, pid="fuzz"))
     (base / "bad.toml").write_bytes(b"[partnership\nid = \x00\xff")
     (base / "folder").mkdir()
     (base / "random.eml").write_bytes(os.urandom(2048))

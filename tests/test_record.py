@@ -15,27 +15,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from tests.helpers.mail import OTHER, intake, mail
+from tests.helpers.site import site_config
 from tracker.cases import record, snapshot
 from tracker.cli.main import main
 from tracker.storage.models import Case, Event, InboundMessage, OutboxMail, Party
 
 REF = "ESC-2026-0001"
-CONFIG = """
-[partnership]
-id = "test"
-address = "escalations@partnership.example.test"
-business_support = ["business@partnership.example.test"]
-partner_domains = ["partnership.example.test", "council.example.test", "health.example.test"]
-[policy]
-preset = "wolverhampton"
-[database]
-url = "{url}"
-url_env = ""
-[inbox]
-path = "{base}/inbox"
-[outgoing]
-path = "{base}/sent"
-"""
 
 
 def sent(h) -> list[tuple[str, email.message.EmailMessage]]:
@@ -57,7 +42,7 @@ def acknowledged_case(h) -> None:
 
 def cli(h, capsys, *args) -> tuple[int, str]:
     config = h.base / "config.toml"
-    config.write_text(CONFIG.format(url=h.app.config.database_url, base=h.base))
+    config.write_text(site_config(h.base, url=h.app.config.database_url, heartbeat=False, security=False))
     code = main(["--config", str(config), "case", REF, *args])
     out = capsys.readouterr()
     return code, (out.out + out.err).strip()

@@ -128,9 +128,23 @@ class _Readable(logging.Formatter):
         return line + (f" [{describe(exc)}{f' at {where(exc)}' if where(exc) else ''}]" if exc else "")
 
 
+class _Stdout(logging.StreamHandler):
+    """Writes to whatever sys.stdout is when a line is logged, not what it was when logging
+    was set up (a command run in-process, as the tests and the desk's runner do, may have had
+    its standard output replaced and closed since)."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def configure(level: str = "INFO", stream=None) -> None:
+    handler = logging.StreamHandler(stream) if stream is not None else _Stdout()
     stream = stream or sys.stdout
-    handler = logging.StreamHandler(stream)
     handler.setFormatter(_Readable() if stream.isatty() else JsonLines())
     root = logging.getLogger()
     root.handlers[:] = [handler]
