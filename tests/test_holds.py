@@ -158,7 +158,7 @@ def test_the_resolution_record_digest_and_csv_carry_nothing_of_the_client(harnes
     from datetime import datetime
 
     from tests.helpers.harness import LONDON
-    from tests.test_record import CONFIG
+    from tests.helpers.site import site_config
     from tracker.cli.main import main
     from tracker.digest.weekly import catch_up
     from tracker.storage.db import transaction
@@ -180,7 +180,7 @@ def test_the_resolution_record_digest_and_csv_carry_nothing_of_the_client(harnes
                 if m["To"] == "business@partnership.example.test"}
     assert set(business) == {"Notification", "Safeguarding"}
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG.format(url=harness.app.config.database_url, base=harness.base))
+    config.write_text(site_config(harness.base, url=harness.app.config.database_url, heartbeat=False, security=False))
     csv_file, html_file = tmp_path / "out.csv", tmp_path / "digest.html"
     assert main(["--config", str(config), "export", "--csv", str(csv_file)]) == 0
     assert main(["--config", str(config), "digest", "--week", "2026-W48", "--html", str(html_file)]) == 0

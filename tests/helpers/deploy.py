@@ -45,14 +45,26 @@ url_env = "ESCALATIONS_DATABASE_URL"
 
 def base_dir(prefix: str) -> Path:
     """A folder `nobody` can reach (pytest's tmp_path is in a 0700 folder), outside /tmp and
-    /var/tmp, which the sandbox replaces by private ones."""
-    parent = ROOT / "test-output" / "deploy"
-    parent.mkdir(parents=True, exist_ok=True)
-    for p in (ROOT / "test-output", parent):
-        os.chmod(p, 0o755)
-    base = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    /var/tmp, which the sandbox replaces by private ones: test-output/ in the checkout when
+    the checkout is such a place, else (a checkout under /tmp, or in a private home) a
+    folder of its own in /var/lib, removed with the test's other files."""
+    if _reachable_outside_tmp(ROOT):
+        parent = ROOT / "test-output" / "deploy"
+        parent.mkdir(parents=True, exist_ok=True)
+        for p in (ROOT / "test-output", parent):
+            os.chmod(p, 0o755)
+    else:
+        parent = Path("/var/lib")
+    base = Path(tempfile.mkdtemp(prefix=f"test-of-escalations-{prefix}", dir=parent))
     os.chmod(base, 0o755)
     return base
+
+
+def _reachable_outside_tmp(folder: Path) -> bool:
+    folder = folder.resolve()
+    if any(folder.is_relative_to(t) for t in (Path("/tmp"), Path("/var/tmp"))):
+        return False
+    return all(os.stat(p).st_mode & 0o001 for p in (folder, *folder.parents))
 
 
 def parse_unit(path: Path = UNIT) -> dict[str, list[str]]:
