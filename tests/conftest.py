@@ -21,9 +21,11 @@ from tests.helpers.servers import PASSWORD, USERS, keep_or_remove, require
 
 @pytest.fixture(autouse=True)
 def _logging_as_it_was() -> Iterator[None]:
-    """A command run in-process (`run`, `desk`) sets up the root logger for itself; the next
-    test gets it back as it was, so one test's log lines never land in another's output."""
+    """A command run in-process (`run`, `desk`) sets up the root logger for itself: each test
+    starts without such a handler (one a fixture outside the test left is dropped) and ends
+    with the root logger as it began, so one test's log lines never land in another's output."""
     root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if not getattr(h, "set_by_escalations", False)]
     handlers, level = root.handlers[:], root.level
     yield
     root.handlers[:] = handlers

@@ -144,6 +144,7 @@ class _Stdout(logging.StreamHandler):
 
 def configure(level: str = "INFO", stream=None) -> None:
     handler = logging.StreamHandler(stream) if stream is not None else _Stdout()
+    handler.set_by_escalations = True  # so a test harness can tell ours from its own
     stream = stream or sys.stdout
     handler.setFormatter(_Readable() if stream.isatty() else JsonLines())
     root = logging.getLogger()
