@@ -28,10 +28,7 @@ def beat(app, mailbox_reached: bool) -> None:
         "outbox_pending": pending_count(app.engine),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state))
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    _write(path, state)
 
 
 def stopped(app) -> None:
@@ -42,6 +39,11 @@ def stopped(app) -> None:
     if state.get("pid") != os.getpid():
         return  # another instance's beat: not ours to end
     state["stopped_at"] = app.clock.now().isoformat()
+    _write(path, state)
+
+
+def _write(path: Path, state: dict) -> None:
+    """Replace the heartbeat file whole (a reader never sees half of it), owner-only."""
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(state))
     os.chmod(tmp, 0o600)
